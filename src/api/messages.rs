@@ -1,0 +1,84 @@
+//! The public, private and scoped message routes.
+
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+
+use super::ApiTags;
+use crate::{
+    auth::{AuthError, BearerAuth, Claims, RequiredScope, ScopeDenied},
+    required_scope,
+};
+
+required_scope!(
+    /// Needed by `GET /api/private-scoped`.
+    pub ReadMessages = "read:messages"
+);
+
+/// A message for anyone.
+#[derive(Debug, Clone, Object)]
+pub struct Message {
+    /// The message.
+    pub message: String,
+}
+
+/// A message for the holder of a valid access token, with the token's claims.
+#[derive(Debug, Clone, Object)]
+pub struct AccessGranted {
+    /// The message.
+    pub message: String,
+    /// The claims of the access token.
+    pub data: Claims,
+}
+
+/// The answer of `GET /api/public`.
+#[derive(ApiResponse)]
+pub enum PublicResponse {
+    /// A greeting.
+    #[oai(status = 200)]
+    Ok(Json<Message>),
+}
+
+/// The answer of the protected routes.
+#[derive(ApiResponse)]
+pub enum PrivateResponse {
+    /// The token was accepted; its claims are echoed in `data`.
+    #[oai(status = 200)]
+    Ok(Json<AccessGranted>),
+}
+
+impl PrivateResponse {
+    fn granted(message: impl Into<String>, claims: Claims) -> Self {
+        PrivateResponse::Ok(Json(AccessGranted { message: message.into(), data: claims }))
+    }
+}
+
+/// `/api/public`, `/api/private` and `/api/private-scoped`.
+pub struct MessagesApi;
+
+#[OpenApi(tag = "ApiTags::Messages")]
+impl MessagesApi {
+    /// Say hello to anyone
+    ///
+    /// Needs no token.
+    #[oai(path = "/api/public", method = "get", operation_id = "getPublic")]
+    async fn public(&self) -> PublicResponse {
+        PublicResponse::Ok(Json(Message { message: "Hello, World!".to_owned() }))
+    }
+
+    /// Greet the holder of a valid access token
+    ///
+    /// Needs a valid access token for this API; answers with its claims.
+    #[oai(path = "/api/private", method = "get", operation_id = "getPrivate")]
+    async fn private(&self, auth: BearerAuth) -> Result<PrivateResponse, AuthError> {
+        Ok(PrivateResponse::granted("Access granted", auth.0))
+    }
+
+    /// Greet the holder of an access token with the scope read:messages
+    ///
+    /// Needs a valid access token that grants `read:messages`, in its `scope` claim or in its
+    /// `permissions` (Auth0 RBAC); answers with its claims.
+    #[oai(path = "/api/private-scoped", method = "get", operation_id = "getPrivateScoped")]
+    async fn private_scoped(&self, auth: BearerAuth) -> Result<PrivateResponse, ScopeDenied<ReadMessages>> {
+        ScopeDenied::check(auth.0)
+            .map(|claims| PrivateResponse::granted(format!("Access granted: {}", ReadMessages::SCOPE), claims))
+    }
+}

@@ -1,0 +1,31 @@
+//! The HTTP API: typed poem-openapi operations, their spec, and Swagger UI.
+
+pub mod docs;
+pub mod health;
+pub mod messages;
+
+use poem_openapi::{OpenApiService, Tags};
+
+pub use health::HealthApi;
+pub use messages::{MessagesApi, ReadMessages};
+
+/// The groups operations are listed under.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Public and protected messages
+    Messages,
+    /// Liveness and readiness probes
+    Health,
+}
+
+/// The operations of the service.
+pub type Apis = (MessagesApi, HealthApi);
+
+/// The OpenAPI service: the operations and the spec describing them.
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new((MessagesApi, HealthApi), "protected-api", env!("CARGO_PKG_VERSION")).description(
+        "Routes protected by OAuth 2.0 bearer access tokens: JWTs issued by Auth0 (or any OpenID \
+         Connect provider) and checked against the issuer's signing keys. Failures answer per \
+         RFC 6750 with a JSON body `{error, error_description}` and a `WWW-Authenticate` challenge.",
+    )
+}

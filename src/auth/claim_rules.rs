@@ -1,0 +1,103 @@
+//! The checks a verified token's claims must pass: issuer, audience, expiry, not-before.
+
+use std::time::Duration;
+
+use super::{claims::Claims, error::TokenRejection};
+
+/// What every accepted token must say about who issued it, for whom, and when.
+#[derive(Debug, Clone)]
+pub struct ClaimRules {
+    /// The exact `iss` expected.
+    pub issuer: String,
+    /// The audience `aud` must contain.
+    pub audience: String,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+}
+
+impl ClaimRules {
+    /// Checks `claims` at the Unix time `now`.
+    pub fn check(&self, claims: &Claims, now: i64) -> Result<(), TokenRejection> {
+        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        match &claims.iss {
+            None => return Err(TokenRejection::MissingClaim("iss")),
+            Some(iss) if *iss != self.issuer => {
+                return Err(TokenRejection::BadIssuer { expected: self.issuer.clone() });
+            }
+            Some(_) => {}
+        }
+        match &claims.aud {
+            None => return Err(TokenRejection::MissingClaim("aud")),
+            Some(aud) if !aud.contains(&self.audience) => {
+                return Err(TokenRejection::BadAudience { expected: self.audience.clone() });
+            }
+            Some(_) => {}
+        }
+        match claims.exp {
+            None => return Err(TokenRejection::MissingClaim("exp")),
+            Some(exp) if exp.saturating_add(leeway) <= now => return Err(TokenRejection::Expired { at: exp }),
+            Some(_) => {}
+        }
+        if let Some(nbf) = claims.nbf
+            && nbf.saturating_sub(leeway) > now
+        {
+            return Err(TokenRejection::NotYetValid { at: nbf });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn rules() -> ClaimRules {
+        ClaimRules {
+            issuer: "https://tenant.example/".into(),
+            audience: "https://api.example.com".into(),
+            leeway: Duration::from_secs(10),
+        }
+    }
+
+    fn claims(extra: serde_json::Value) -> Claims {
+        let mut base = json!({"iss": "https://tenant.example/", "aud": "https://api.example.com", "exp": NOW + 60});
+        base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn accepts_a_matching_token_and_an_audience_array_containing_ours() {
+        assert_eq!(rules().check(&claims(json!({})), NOW), Ok(()));
+        let many = claims(json!({"aud": ["https://tenant.example/userinfo", "https://api.example.com"]}));
+        assert_eq!(rules().check(&many, NOW), Ok(()));
+    }
+
+    #[test]
+    fn expiry_and_not_before_honour_the_leeway() {
+        assert_eq!(rules().check(&claims(json!({"exp": NOW - 5})), NOW), Ok(()));
+        assert_eq!(
+            rules().check(&claims(json!({"exp": NOW - 10})), NOW),
+            Err(TokenRejection::Expired { at: NOW - 10 })
+        );
+        assert_eq!(rules().check(&claims(json!({"nbf": NOW + 5})), NOW), Ok(()));
+        assert_eq!(
+            rules().check(&claims(json!({"nbf": NOW + 11})), NOW),
+            Err(TokenRejection::NotYetValid { at: NOW + 11 })
+        );
+    }
+
+    #[test]
+    fn issuer_audience_and_expiry_are_required() {
+        let mut token = claims(json!({}));
+        token.exp = None;
+        assert_eq!(rules().check(&token, NOW), Err(TokenRejection::MissingClaim("exp")));
+        token.aud = None;
+        assert_eq!(rules().check(&token, NOW), Err(TokenRejection::MissingClaim("aud")));
+        token.iss = Some("https://tenant.example".into());
+        assert!(matches!(rules().check(&token, NOW), Err(TokenRejection::BadIssuer { .. })));
+    }
+}

@@ -1,0 +1,200 @@
+//! The claims of a verified access token, typed where Auth0 defines them and kept whole otherwise.
+
+use std::borrow::Cow;
+
+use poem_openapi::{
+    registry::{MetaSchema, MetaSchemaRef, Registry},
+    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The claims of an access token. Claims without a field of their own stay in `extra`, so a
+/// response echoing the claims shows everything the token carried.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Subject: the user (`auth0|…`) or the client (`…@clients`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Audience: one identifier or several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
+    /// Expiry, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Not-before time, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Space-separated OAuth 2.0 scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Auth0 RBAC permissions ("Add Permissions in the Access Token").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+    /// Authorized party: the client the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
+    /// The client the token was issued to (RFC 9068).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Every other claim, as the token carried it.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Claims {
+    /// The scopes and permissions this token grants.
+    pub fn scopes(&self) -> Scopes<'_> {
+        Scopes {
+            scope: self.scope.as_deref().unwrap_or_default(),
+            permissions: self.permissions.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
+/// `aud` as Auth0 writes it: a string, or an array when the token is also for `/userinfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// A single audience.
+    One(String),
+    /// Several audiences.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `audience` is among them.
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(one) => one == audience,
+            Audience::Many(many) => many.iter().any(|a| a == audience),
+        }
+    }
+}
+
+/// What a token is allowed to do: the words of its `scope` claim and the entries of its
+/// `permissions` claim.
+#[derive(Debug, Clone, Copy)]
+pub struct Scopes<'a> {
+    scope: &'a str,
+    permissions: &'a [String],
+}
+
+impl<'a> Scopes<'a> {
+    /// Whether the token grants `wanted`.
+    pub fn contains(&self, wanted: &str) -> bool {
+        self.iter().any(|granted| granted == wanted)
+    }
+
+    /// Every scope and permission, in token order (duplicates possible).
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let permissions = self.permissions;
+        self.scope.split_ascii_whitespace().chain(permissions.iter().map(String::as_str))
+    }
+}
+
+impl Type for Claims {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "Claims".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference(Self::name().into_owned())
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>(Self::name().into_owned(), |_| {
+            let text = |description| described(MetaSchema::new("string"), description);
+            let time = |description| described(MetaSchema::new_with_format("integer", "int64"), description);
+            let texts = |description| {
+                described(
+                    MetaSchema { items: Some(Box::new(MetaSchemaRef::Inline(Box::new(MetaSchema::new("string"))))), ..MetaSchema::new("array") },
+                    description,
+                )
+            };
+            let audience = MetaSchema {
+                one_of: vec![
+                    MetaSchemaRef::Inline(Box::new(MetaSchema::new("string"))),
+                    texts("several audiences"),
+                ],
+                ..MetaSchema::ANY
+            };
+            MetaSchema {
+                description: Some("The claims of the verified access token; claims not listed here are included as the token carried them."),
+                properties: vec![
+                    ("iss", text("Issuer")),
+                    ("sub", text("Subject: the user (auth0|…) or the client (…@clients)")),
+                    ("aud", described(audience, "Audience: one identifier or several")),
+                    ("exp", time("Expiry, seconds since the Unix epoch")),
+                    ("iat", time("Issue time, seconds since the Unix epoch")),
+                    ("nbf", time("Not-before time, seconds since the Unix epoch")),
+                    ("scope", text("Space-separated OAuth 2.0 scopes")),
+                    ("permissions", texts("Auth0 RBAC permissions")),
+                    ("azp", text("Authorized party: the client the token was issued to")),
+                    ("client_id", text("The client the token was issued to")),
+                ],
+                additional_properties: Some(Box::new(MetaSchemaRef::Inline(Box::new(MetaSchema::ANY)))),
+                ..MetaSchema::new("object")
+            }
+        });
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+fn described(schema: MetaSchema, description: &'static str) -> MetaSchemaRef {
+    MetaSchemaRef::Inline(Box::new(MetaSchema { description: Some(description), ..schema }))
+}
+
+impl ToJSON for Claims {
+    fn to_json(&self) -> Option<Value> {
+        serde_json::to_value(self).ok()
+    }
+}
+
+impl ParseFromJSON for Claims {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        serde_json::from_value(value.unwrap_or_default()).map_err(|e| ParseError::custom(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn unknown_claims_survive_a_round_trip() {
+        let token = json!({"sub": "auth0|1", "aud": ["a", "b"], "https://example.com/roles": ["admin"], "gty": "client-credentials"});
+        let claims: Claims = serde_json::from_value(token.clone()).unwrap();
+        assert_eq!(claims.aud, Some(Audience::Many(vec!["a".into(), "b".into()])));
+        assert_eq!(serde_json::to_value(&claims).unwrap(), token);
+    }
+
+    #[test]
+    fn scopes_come_from_scope_and_permissions() {
+        let claims: Claims =
+            serde_json::from_value(json!({"scope": "openid  profile", "permissions": ["read:messages"]})).unwrap();
+        let scopes = claims.scopes();
+        assert!(scopes.contains("profile") && scopes.contains("read:messages"));
+        assert!(!scopes.contains("read"));
+        assert_eq!(scopes.iter().collect::<Vec<_>>(), ["openid", "profile", "read:messages"]);
+    }
+}

@@ -1,0 +1,275 @@
+//! Why a request was refused, and how that is said on the wire (RFC 6750 §3).
+
+use std::time::Duration;
+
+use poem::{
+    Response,
+    error::ResponseError,
+    http::{StatusCode, header},
+};
+use poem_openapi::Object;
+
+/// The realm named in the challenge sent when a request carries no credentials.
+pub const REALM: &str = "protected-api";
+
+/// Every way authentication or authorization can fail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization: Bearer` credentials at all (RFC 6750 §3.1: no error code).
+    #[error("the request carries no bearer token: send Authorization: Bearer <access token>")]
+    MissingCredentials,
+    /// The credentials are malformed.
+    #[error("{0}")]
+    InvalidRequest(InvalidRequest),
+    /// The token is not acceptable.
+    #[error("{0}")]
+    InvalidToken(TokenRejection),
+    /// The token is valid but lacks a scope the operation needs.
+    #[error("the token lacks the scope {scope}")]
+    InsufficientScope {
+        /// The scope the operation needs.
+        scope: &'static str,
+    },
+    /// The issuer's signing keys cannot be obtained and none usable are cached.
+    #[error("the identity provider's signing keys cannot be obtained right now; retry later")]
+    KeysUnavailable {
+        /// When a retry may succeed.
+        retry_after: Duration,
+    },
+}
+
+/// A malformed `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRequest {
+    /// `Authorization: Bearer` without a token.
+    #[error("the Authorization header names the Bearer scheme but carries no token")]
+    EmptyToken,
+    /// More than one `Authorization` header.
+    #[error("the request carries more than one Authorization header")]
+    MultipleAuthorizationHeaders,
+}
+
+/// Why a token was rejected. The texts help the caller and never echo the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    /// Longer than the configured limit; not parsed.
+    #[error("the token is longer than {limit} bytes")]
+    TooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Not three dot-separated parts.
+    #[error(
+        "the token is not a signed JWT (it looks opaque or encrypted): request it with the audience parameter of this API"
+    )]
+    NotAJwt,
+    /// The header or payload cannot be decoded.
+    #[error("the token is malformed: {0}")]
+    Malformed(String),
+    /// `alg` is `none`, symmetric, or not in the allow-list.
+    #[error("the token's algorithm {alg} is not accepted (accepted: {accepted})")]
+    AlgorithmNotAllowed {
+        /// The header's `alg`.
+        alg: String,
+        /// The configured allow-list.
+        accepted: String,
+    },
+    /// A `crit` header names extensions this service does not understand.
+    #[error("the token has a crit header, which this service does not support")]
+    CriticalHeader,
+    /// No `kid` while several keys could have signed it.
+    #[error("the token has no kid and the issuer's key set has {keys} keys for its algorithm")]
+    MissingKid {
+        /// How many keys fit the algorithm.
+        keys: usize,
+    },
+    /// `kid` is not in the issuer's key set.
+    #[error("signing key kid={kid} is not in the issuer's key set")]
+    UnknownKid {
+        /// The header's `kid`.
+        kid: String,
+    },
+    /// The key named by `kid` cannot verify the header's `alg`.
+    #[error("signing key kid={kid} cannot verify {alg} signatures")]
+    KeyAlgorithmMismatch {
+        /// The header's `kid`.
+        kid: String,
+        /// The header's `alg`.
+        alg: String,
+    },
+    /// The signature does not verify.
+    #[error("the token's signature does not verify")]
+    BadSignature,
+    /// `exp` is in the past.
+    #[error("the token expired at {}", rfc3339(*at))]
+    Expired {
+        /// The token's `exp`.
+        at: i64,
+    },
+    /// `nbf` is in the future.
+    #[error("the token is not valid before {}", rfc3339(*at))]
+    NotYetValid {
+        /// The token's `nbf`.
+        at: i64,
+    },
+    /// A claim every token must carry is absent.
+    #[error("the token has no {0} claim")]
+    MissingClaim(&'static str),
+    /// `aud` does not contain this API.
+    #[error("audience mismatch: expected {expected}")]
+    BadAudience {
+        /// The configured audience.
+        expected: String,
+    },
+    /// `iss` is not the configured issuer.
+    #[error("issuer mismatch: expected {expected}")]
+    BadIssuer {
+        /// The configured issuer.
+        expected: String,
+    },
+}
+
+impl TokenRejection {
+    /// A short, closed-set label for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenRejection::TooLong { .. } | TokenRejection::NotAJwt | TokenRejection::Malformed(_) => "malformed",
+            TokenRejection::AlgorithmNotAllowed { .. } | TokenRejection::CriticalHeader => "alg_not_allowed",
+            TokenRejection::MissingKid { .. } | TokenRejection::UnknownKid { .. } => "unknown_kid",
+            TokenRejection::KeyAlgorithmMismatch { .. } | TokenRejection::BadSignature => "bad_signature",
+            TokenRejection::Expired { .. } => "expired",
+            TokenRejection::NotYetValid { .. } => "not_yet_valid",
+            TokenRejection::MissingClaim(_) => "missing_claim",
+            TokenRejection::BadAudience { .. } => "bad_audience",
+            TokenRejection::BadIssuer { .. } => "bad_issuer",
+        }
+    }
+}
+
+impl From<TokenRejection> for AuthError {
+    fn from(rejection: TokenRejection) -> Self {
+        AuthError::InvalidToken(rejection)
+    }
+}
+
+/// The JSON body of every authentication or authorization failure.
+#[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    /// An RFC 6750 error code (`invalid_request`, `invalid_token`, `insufficient_scope`),
+    /// `unauthorized` when no token was sent, or `temporarily_unavailable`.
+    pub error: String,
+    /// What went wrong, for the developer of the calling client.
+    pub error_description: String,
+}
+
+impl AuthError {
+    /// The `error` code of the body and challenge.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::MissingCredentials => "unauthorized",
+            AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::InvalidToken(_) => "invalid_token",
+            AuthError::InsufficientScope { .. } => "insufficient_scope",
+            AuthError::KeysUnavailable { .. } => "temporarily_unavailable",
+        }
+    }
+
+    /// A short, closed-set label for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::MissingCredentials => "missing_token",
+            AuthError::InvalidRequest(_) => "malformed",
+            AuthError::InvalidToken(rejection) => rejection.reason(),
+            AuthError::InsufficientScope { .. } => "insufficient_scope",
+            AuthError::KeysUnavailable { .. } => "keys_unavailable",
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge, when the failure has one.
+    pub fn challenge(&self) -> Option<String> {
+        let description = quoted(&self.to_string());
+        match self {
+            AuthError::MissingCredentials => Some(format!("Bearer realm=\"{REALM}\"")),
+            AuthError::InvalidRequest(_) | AuthError::InvalidToken(_) => {
+                Some(format!("Bearer error=\"{}\", error_description=\"{description}\"", self.code()))
+            }
+            AuthError::InsufficientScope { scope } => Some(format!(
+                "Bearer error=\"insufficient_scope\", error_description=\"{description}\", scope=\"{}\"",
+                quoted(scope)
+            )),
+            AuthError::KeysUnavailable { .. } => None,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody { error: self.code().to_owned(), error_description: self.to_string() }
+    }
+}
+
+impl ResponseError for AuthError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AuthError::MissingCredentials | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            AuthError::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn as_response(&self) -> Response {
+        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
+        let mut response = Response::builder()
+            .status(self.status())
+            .content_type("application/json; charset=utf-8")
+            .header(header::CACHE_CONTROL, "no-store");
+        if let Some(challenge) = self.challenge() {
+            response = response.header(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let AuthError::KeysUnavailable { retry_after } = self {
+            response = response.header(header::RETRY_AFTER, retry_after.as_secs().max(1).to_string());
+        }
+        response.body(body)
+    }
+}
+
+/// Keeps only the characters RFC 6750 allows inside a quoted challenge value
+/// (%x20-21 / %x23-5B / %x5D-7E): quotes and backslashes become `'`, others are dropped.
+fn quoted(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '"' | '\\' => Some('\''),
+            ' '..='~' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A Unix time as `2026-11-26T10:00:00Z`.
+fn rfc3339(seconds: i64) -> String {
+    u64::try_from(seconds)
+        .ok()
+        .and_then(|s| std::time::UNIX_EPOCH.checked_add(Duration::from_secs(s)))
+        .map(|time| humantime::format_rfc3339_seconds(time).to_string())
+        .unwrap_or_else(|| seconds.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_values_stay_within_rfc6750_characters() {
+        let error = AuthError::InvalidToken(TokenRejection::Malformed("bad \"quote\" \\ and é".into()));
+        assert_eq!(
+            error.challenge().unwrap(),
+            "Bearer error=\"invalid_token\", error_description=\"the token is malformed: bad 'quote' ' and \""
+        );
+    }
+
+    #[test]
+    fn expiry_is_written_as_rfc3339() {
+        let text = TokenRejection::Expired { at: 1_795_687_200 }.to_string();
+        assert_eq!(text, "the token expired at 2026-11-26T10:00:00Z");
+    }
+}

@@ -1,0 +1,155 @@
+//! A fetched JSON Web Key Set, parsed once into keys ready to verify signatures.
+
+use std::{collections::HashMap, sync::Arc, time::Instant};
+
+use jsonwebtoken::{
+    Algorithm, AlgorithmFamily, DecodingKey,
+    jwk::{Jwk, KeyOperations, PublicKeyUse},
+};
+use serde::Deserialize;
+
+/// One public key that can verify token signatures.
+pub struct VerifyingKey {
+    /// The key's `kid`, if it has one.
+    pub kid: Option<String>,
+    /// The key's type.
+    pub family: AlgorithmFamily,
+    /// The JWK's `alg`, when it pins one.
+    pub alg: Option<Algorithm>,
+    /// The key in the form jsonwebtoken verifies with.
+    pub decoding_key: DecodingKey,
+}
+
+impl VerifyingKey {
+    /// Whether this key may verify a signature made with `alg`.
+    pub fn fits(&self, alg: Algorithm) -> bool {
+        alg.family() == self.family && self.alg.is_none_or(|pinned| pinned == alg)
+    }
+}
+
+impl std::fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("family", &self.family)
+            .field("alg", &self.alg)
+            .finish()
+    }
+}
+
+/// The outcome of looking a token's key up.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The key to verify with.
+    Found(Arc<VerifyingKey>),
+    /// The key set has no key with this `kid` (or, without `kid`, none for the algorithm).
+    NotFound,
+    /// No `kid`, and several keys fit the algorithm.
+    Ambiguous(usize),
+}
+
+/// The usable signing keys of one fetch.
+#[derive(Debug)]
+pub struct KeySet {
+    by_kid: HashMap<String, Arc<VerifyingKey>>,
+    without_kid: Vec<Arc<VerifyingKey>>,
+    /// When the keys were fetched.
+    pub fetched_at: Instant,
+    /// Increases with every successful fetch.
+    pub generation: u64,
+    /// How many keys in the document were skipped as unusable.
+    pub skipped: usize,
+}
+
+#[derive(Deserialize)]
+struct Document {
+    keys: Vec<serde_json::Value>,
+}
+
+impl KeySet {
+    /// Parses a JWKS document, keeping the signature keys whose type fits one of `algorithms`.
+    pub fn parse(body: &[u8], algorithms: &[Algorithm], generation: u64) -> Result<Self, String> {
+        let document: Document =
+            serde_json::from_slice(body).map_err(|e| format!("the key set is not a JWKS document: {e}"))?;
+        let mut set = KeySet {
+            by_kid: HashMap::new(),
+            without_kid: Vec::new(),
+            fetched_at: Instant::now(),
+            generation,
+            skipped: 0,
+        };
+        for raw in document.keys {
+            match usable_key(raw, algorithms) {
+                Some(key) => {
+                    let key = Arc::new(key);
+                    match &key.kid {
+                        Some(kid) => {
+                            set.by_kid.entry(kid.clone()).or_insert(key);
+                        }
+                        None => set.without_kid.push(key),
+                    }
+                }
+                None => set.skipped += 1,
+            }
+        }
+        if set.is_empty() {
+            return Err(format!("the key set has no usable signing key for {algorithms:?} ({} skipped)", set.skipped));
+        }
+        Ok(set)
+    }
+
+    /// Finds the key for a token's `kid` and `alg`.
+    pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> Lookup {
+        match kid {
+            Some(kid) => self.by_kid.get(kid).cloned().map_or(Lookup::NotFound, Lookup::Found),
+            None => {
+                let mut fitting = self.keys().filter(|key| key.fits(alg));
+                match (fitting.next(), fitting.count()) {
+                    (None, _) => Lookup::NotFound,
+                    (Some(key), 0) => Lookup::Found(key.clone()),
+                    (Some(_), others) => Lookup::Ambiguous(others + 1),
+                }
+            }
+        }
+    }
+
+    /// Every key.
+    pub fn keys(&self) -> impl Iterator<Item = &Arc<VerifyingKey>> {
+        self.by_kid.values().chain(&self.without_kid)
+    }
+
+    /// The key ids, sorted.
+    pub fn key_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.by_kid.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Whether no key is usable.
+    pub fn is_empty(&self) -> bool {
+        self.by_kid.is_empty() && self.without_kid.is_empty()
+    }
+}
+
+/// A key meant for signatures, of a type one of `algorithms` uses; `None` otherwise.
+fn usable_key(raw: serde_json::Value, algorithms: &[Algorithm]) -> Option<VerifyingKey> {
+    let jwk: Jwk = serde_json::from_value(raw).ok()?;
+    if jwk.common.public_key_use.as_ref().is_some_and(|usage| *usage != PublicKeyUse::Signature) {
+        return None;
+    }
+    if jwk.common.key_operations.as_ref().is_some_and(|ops| !ops.contains(&KeyOperations::Verify)) {
+        return None;
+    }
+    let alg = match jwk.common.key_algorithm {
+        Some(key_alg) => Some(key_alg.to_string().parse::<Algorithm>().ok()?),
+        None => None,
+    };
+    let decoding_key = DecodingKey::from_jwk(&jwk).ok()?;
+    let family = decoding_key.family();
+    let fits_allow_list =
+        algorithms.iter().any(|allowed| allowed.family() == family && alg.is_none_or(|pinned| pinned == *allowed));
+    if family == AlgorithmFamily::Hmac || !fits_allow_list {
+        return None;
+    }
+    Some(VerifyingKey { kid: jwk.common.key_id, family, alg, decoding_key })
+}

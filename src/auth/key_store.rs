@@ -1,0 +1,218 @@
+//! The issuer's signing keys, held in a moka cache and refreshed by [`RefreshPolicy`].
+//!
+//! - A request whose `kid` is in the current key set never waits on the network: once the set is
+//!   older than the TTL, one background task refreshes it while the current keys keep serving.
+//! - Every fetch goes through one lock, so concurrent misses cause one fetch.
+//! - An unknown `kid` refetches at most once per cooldown; a failed fetch never drops good keys.
+//! - Failures back off; the last good keys serve until `ttl + max_stale`, then requests get 503.
+
+use std::{
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant, SystemTime},
+};
+
+use jsonwebtoken::Algorithm;
+use moka::future::Cache;
+
+use super::{
+    error::{AuthError, TokenRejection},
+    jwks_source::{FetchError, JwksSource},
+    key_set::{KeySet, Lookup, VerifyingKey},
+    refresh::RefreshPolicy,
+};
+
+/// What the store knows about its fetches.
+#[derive(Debug, Default)]
+struct FetchStatus {
+    last_attempt: Option<Instant>,
+    last_success: Option<SystemTime>,
+    consecutive_failures: u32,
+    retry_at: Option<Instant>,
+    last_error: Option<String>,
+    generation: u64,
+    fetches: u64,
+}
+
+/// The state of the key set, for `/readyz`.
+#[derive(Debug, Clone)]
+pub struct KeyHealth {
+    /// Whether usable keys are cached.
+    pub ready: bool,
+    /// Age of the cached key set.
+    pub age: Option<Duration>,
+    /// Key ids of the cached key set.
+    pub key_ids: Vec<String>,
+    /// When the last fetch succeeded.
+    pub last_success: Option<SystemTime>,
+    /// The error of the last fetch, if it failed.
+    pub last_error: Option<String>,
+    /// Fetch attempts since start.
+    pub fetches: u64,
+}
+
+/// Signing keys of one issuer.
+pub struct KeyStore {
+    source: JwksSource,
+    algorithms: Vec<Algorithm>,
+    policy: RefreshPolicy,
+    cache: Cache<(), Arc<KeySet>>,
+    fetch_lock: tokio::sync::Mutex<()>,
+    status: Mutex<FetchStatus>,
+    refreshing: AtomicBool,
+}
+
+impl KeyStore {
+    /// A store that fetches from `source` the keys fitting `algorithms`, as `policy` says.
+    pub fn new(source: JwksSource, algorithms: Vec<Algorithm>, policy: RefreshPolicy) -> Self {
+        let cache = Cache::builder().max_capacity(1).time_to_live(policy.max_age()).build();
+        KeyStore {
+            source,
+            algorithms,
+            policy,
+            cache,
+            fetch_lock: tokio::sync::Mutex::new(()),
+            status: Mutex::new(FetchStatus::default()),
+            refreshing: AtomicBool::new(false),
+        }
+    }
+
+    /// Fetches the keys unless they are cached; failures are logged and retried later.
+    pub async fn warm_up(&self) {
+        if self.refresh(None).await.is_ok() {
+            tracing::info!("signing keys fetched");
+        }
+    }
+
+    /// The key that verifies a token with this `kid` and `alg`.
+    pub async fn key_for(self: &Arc<Self>, kid: Option<&str>, alg: Algorithm) -> Result<Arc<VerifyingKey>, AuthError> {
+        let set = self.current().await?;
+        match set.find(kid, alg) {
+            Lookup::Found(key) => Ok(key),
+            Lookup::Ambiguous(keys) => Err(TokenRejection::MissingKid { keys }.into()),
+            Lookup::NotFound => {
+                let unknown =
+                    || AuthError::from(TokenRejection::UnknownKid { kid: kid.unwrap_or("(none)").to_owned() });
+                if !self.policy.may_refetch_for_unknown_kid(self.since_last_attempt()) {
+                    return Err(unknown());
+                }
+                match self.refresh(Some(set.generation)).await {
+                    Ok(fresh) => match fresh.find(kid, alg) {
+                        Lookup::Found(key) => Ok(key),
+                        Lookup::Ambiguous(keys) => Err(TokenRejection::MissingKid { keys }.into()),
+                        Lookup::NotFound => Err(unknown()),
+                    },
+                    Err(_) => Err(unknown()),
+                }
+            }
+        }
+    }
+
+    /// The state of the key set.
+    pub async fn health(&self) -> KeyHealth {
+        let set = self.cache.get(&()).await;
+        let status = self.status();
+        KeyHealth {
+            ready: set.is_some(),
+            age: set.as_ref().map(|set| set.fetched_at.elapsed()),
+            key_ids: set.map(|set| set.key_ids()).unwrap_or_default(),
+            last_success: status.last_success,
+            last_error: status.last_error.clone(),
+            fetches: status.fetches,
+        }
+    }
+
+    /// The cached key set, refreshed in the background when due; fetched now when none is cached.
+    async fn current(self: &Arc<Self>) -> Result<Arc<KeySet>, AuthError> {
+        match self.cache.get(&()).await {
+            Some(set) => {
+                if self.policy.is_due(set.fetched_at.elapsed()) {
+                    self.refresh_in_background(set.generation);
+                }
+                Ok(set)
+            }
+            None => self.refresh(None).await.map_err(|retry_after| AuthError::KeysUnavailable { retry_after }),
+        }
+    }
+
+    fn refresh_in_background(self: &Arc<Self>, seen: u64) {
+        if self.retry_wait(Instant::now()).is_some() || self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let store = Arc::clone(self);
+        tokio::spawn(async move {
+            let _ = store.refresh(Some(seen)).await;
+            store.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Fetches a new key set unless the cached one differs from `seen` (another caller already
+    /// fetched it). On failure, answers how long until the next attempt is allowed.
+    async fn refresh(&self, seen: Option<u64>) -> Result<Arc<KeySet>, Duration> {
+        let _one_fetch_at_a_time = self.fetch_lock.lock().await;
+        if let Some(current) = self.cache.get(&()).await
+            && Some(current.generation) != seen
+        {
+            return Ok(current);
+        }
+        let started = Instant::now();
+        if let Some(wait) = self.retry_wait(started) {
+            return Err(wait);
+        }
+        let generation = {
+            let mut status = self.status();
+            status.last_attempt = Some(started);
+            status.fetches += 1;
+            status.generation + 1
+        };
+        let outcome = match tokio::time::timeout(self.policy.fetch_timeout, self.source.fetch()).await {
+            Ok(Ok(body)) => KeySet::parse(&body, &self.algorithms, generation),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err(FetchError::Timeout(self.policy.fetch_timeout).to_string()),
+        };
+        match outcome {
+            Ok(set) => {
+                let set = Arc::new(set);
+                self.cache.insert((), Arc::clone(&set)).await;
+                let mut status = self.status();
+                status.generation = generation;
+                status.last_success = Some(SystemTime::now());
+                status.consecutive_failures = 0;
+                status.retry_at = None;
+                status.last_error = None;
+                tracing::debug!(keys = ?set.key_ids(), skipped = set.skipped, "key set fetched");
+                Ok(set)
+            }
+            Err(error) => {
+                let mut status = self.status();
+                status.consecutive_failures += 1;
+                let delay = self.policy.retry_delay(status.consecutive_failures);
+                status.retry_at = Some(started + delay);
+                tracing::warn!(
+                    error = %error,
+                    failures = status.consecutive_failures,
+                    retry_in = ?delay,
+                    serving_cached_keys = seen.is_some(),
+                    "could not fetch the signing keys"
+                );
+                status.last_error = Some(error);
+                Err(delay.saturating_sub(started.elapsed()))
+            }
+        }
+    }
+
+    /// How long until a fetch may be attempted again after failures; `None` when it may now.
+    fn retry_wait(&self, now: Instant) -> Option<Duration> {
+        self.status().retry_at.filter(|at| *at > now).map(|at| at - now)
+    }
+
+    fn since_last_attempt(&self) -> Option<Duration> {
+        self.status().last_attempt.map(|at| at.elapsed())
+    }
+
+    fn status(&self) -> MutexGuard<'_, FetchStatus> {
+        self.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,27 @@
+//! Everything token-related: the `BearerAuth` scheme, verification, signing keys, scopes and
+//! the RFC 6750 answers to failures.
+
+mod challenge;
+mod claim_rules;
+mod claims;
+mod error;
+mod jwks_source;
+mod key_set;
+mod key_store;
+mod refresh;
+mod responses;
+mod scheme;
+mod scope;
+mod verifier;
+
+pub use challenge::BearerChallenge;
+pub use claim_rules::ClaimRules;
+pub use claims::{Audience, Claims, Scopes};
+pub use error::{AuthError, ErrorBody, InvalidRequest, REALM, TokenRejection};
+pub use jwks_source::{FetchError, FetchLimits, JwksSource, is_loopback};
+pub use key_set::{KeySet, Lookup, VerifyingKey};
+pub use key_store::{KeyHealth, KeyStore};
+pub use refresh::RefreshPolicy;
+pub use scheme::BearerAuth;
+pub use scope::{RequiredScope, ScopeDenied};
+pub use verifier::Verifier;

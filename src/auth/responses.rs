@@ -1,0 +1,91 @@
+//! How authentication failures appear in the OpenAPI spec, so generated clients get typed errors.
+//!
+//! Operations return `Result<T, AuthError>` (bearer scheme failures) or
+//! `Result<T, ScopeDenied<S>>` (also 403); the bodies and headers are those [`AuthError`] sends.
+
+use poem_openapi::{
+    ApiResponse,
+    registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry},
+    types::Type,
+};
+
+use super::{
+    error::{AuthError, ErrorBody},
+    scope::{RequiredScope, ScopeDenied},
+};
+
+impl ApiResponse for AuthError {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![
+                failure(
+                    400,
+                    "Malformed credentials (`invalid_request`): `Bearer` without a token, or several Authorization headers",
+                    true,
+                ),
+                failure(
+                    401,
+                    "No bearer token (the challenge names the realm and no error), or a token that is not acceptable (`invalid_token`, with the reason in `error_description`)",
+                    true,
+                ),
+                MetaResponse {
+                    headers: vec![header(
+                        "Retry-After",
+                        "Seconds to wait before retrying",
+                        MetaSchema::new_with_format("integer", "int32"),
+                    )],
+                    ..failure(
+                        503,
+                        "The identity provider's signing keys cannot be obtained and none usable are cached (`temporarily_unavailable`)",
+                        false,
+                    )
+                },
+            ],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorBody::register(registry);
+    }
+}
+
+impl<S: RequiredScope> ApiResponse for ScopeDenied<S> {
+    fn meta() -> MetaResponses {
+        let mut meta = AuthError::meta();
+        let at = meta.responses.iter().position(|r| r.status > Some(403)).unwrap_or(meta.responses.len());
+        meta.responses.insert(at, failure(403, S::DENIED, true));
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        AuthError::register(registry);
+    }
+}
+
+fn failure(status: u16, description: &'static str, challenge: bool) -> MetaResponse {
+    let headers = if challenge {
+        vec![header("WWW-Authenticate", "RFC 6750 Bearer challenge", MetaSchema::new("string"))]
+    } else {
+        Vec::new()
+    };
+    MetaResponse {
+        description,
+        status: Some(status),
+        status_range: None,
+        content: vec![MetaMediaType {
+            content_type: "application/json; charset=utf-8",
+            schema: ErrorBody::schema_ref(),
+        }],
+        headers,
+    }
+}
+
+fn header(name: &str, description: &str, schema: MetaSchema) -> MetaHeader {
+    MetaHeader {
+        name: name.to_owned(),
+        description: Some(description.to_owned()),
+        required: true,
+        deprecated: false,
+        schema: MetaSchemaRef::Inline(Box::new(schema)),
+    }
+}

@@ -1,0 +1,13 @@
+//! A poem-openapi service whose routes are protected by OAuth 2.0 bearer access tokens issued
+//! by Auth0 or any OpenID Connect provider.
+//!
+//! - [`settings`] reads `settings/` and the environment into typed, validated settings;
+//! - [`startup`] builds the routes and runs the server;
+//! - [`api`] holds the typed operations, [`auth`] everything token-related;
+//! - [`telemetry`] sets up logging and the per-request span.
+
+pub mod api;
+pub mod auth;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,294 @@
+//! A test identity provider on 127.0.0.1, token minting, and the real service on an ephemeral port.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use figment::{Figment, providers::Serialized};
+use jsonwebtoken::{
+    Algorithm, EncodingKey, Header,
+    jwk::{Jwk, JwkSet, PublicKeyUse},
+};
+use poem::{
+    EndpointExt, Response, Route, Server, get, handler,
+    listener::{Acceptor, Listener, TcpListener},
+    web::{Data, Json},
+};
+use protected_api::{
+    settings::{self, Settings, Sources},
+    startup::Application,
+};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// The audience the test service expects.
+pub const AUDIENCE: &str = "https://api.example.com";
+
+/// An RSA key of the test identity provider, with the `kid` it is published under.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pem: Vec<u8>,
+}
+
+impl SigningKey {
+    pub fn fixture(name: &str) -> Self {
+        let path = fixtures_dir().join(format!("{name}.pem"));
+        SigningKey { kid: name.to_owned(), pem: std::fs::read(&path).expect("test key fixture") }
+    }
+
+    pub fn with_kid(&self, kid: &str) -> Self {
+        SigningKey { kid: kid.to_owned(), pem: self.pem.clone() }
+    }
+
+    pub fn encoding_key(&self) -> EncodingKey {
+        EncodingKey::from_rsa_pem(&self.pem).expect("RSA PEM")
+    }
+
+    /// The public half as a JWK with `kid` and `use: sig`.
+    pub fn jwk(&self) -> Jwk {
+        let mut jwk = Jwk::from_encoding_key(&self.encoding_key(), Algorithm::RS256).expect("JWK from key");
+        jwk.common.key_id = Some(self.kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        jwk
+    }
+
+    /// Signs `claims` with RS256 under this key's `kid`.
+    pub fn sign(&self, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding_key()).expect("sign token")
+    }
+}
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// What the test identity provider's JWKS endpoint does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behaviour {
+    Serve,
+    Fail500,
+    Garbage,
+    Hang,
+}
+
+struct IssuerState {
+    issuer: String,
+    behaviour: Mutex<Behaviour>,
+    keys: Mutex<Vec<SigningKey>>,
+    jwks_fetches: AtomicUsize,
+    discovery_fetches: AtomicUsize,
+}
+
+/// An OpenID provider on 127.0.0.1: discovery and JWKS endpoints, switchable failures.
+pub struct TestIssuer {
+    pub url: String,
+    state: Arc<IssuerState>,
+    pub primary: SigningKey,
+    _stop: oneshot::Sender<()>,
+}
+
+#[handler]
+async fn discovery(Data(state): Data<&Arc<IssuerState>>) -> Json<Value> {
+    state.discovery_fetches.fetch_add(1, Ordering::SeqCst);
+    Json(json!({
+        "issuer": state.issuer,
+        "jwks_uri": format!("{}.well-known/jwks.json", state.issuer),
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }))
+}
+
+#[handler]
+async fn jwks(Data(state): Data<&Arc<IssuerState>>) -> Response {
+    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let behaviour = *state.behaviour.lock().unwrap();
+    match behaviour {
+        Behaviour::Serve => {
+            let keys = state.keys.lock().unwrap().iter().map(SigningKey::jwk).collect();
+            let body = serde_json::to_string(&JwkSet { keys }).unwrap();
+            Response::builder().content_type("application/jwk-set+json").body(body)
+        }
+        Behaviour::Fail500 => Response::builder().status(poem::http::StatusCode::INTERNAL_SERVER_ERROR).body("down"),
+        Behaviour::Garbage => Response::builder().content_type("application/json").body("<html>not json"),
+        Behaviour::Hang => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Response::builder().body("too late")
+        }
+    }
+}
+
+impl TestIssuer {
+    pub async fn start() -> Self {
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind test issuer");
+        let address: SocketAddr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+        let url = format!("http://{address}/");
+        let primary = SigningKey::fixture("primary");
+        let state = Arc::new(IssuerState {
+            issuer: url.clone(),
+            behaviour: Mutex::new(Behaviour::Serve),
+            keys: Mutex::new(vec![primary.clone()]),
+            jwks_fetches: AtomicUsize::new(0),
+            discovery_fetches: AtomicUsize::new(0),
+        });
+        let routes = Route::new()
+            .at("/.well-known/openid-configuration", get(discovery))
+            .at("/.well-known/jwks.json", get(jwks))
+            .data(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+            routes,
+            async { stopped.await.ok().unwrap_or_default() },
+            Some(Duration::ZERO),
+        ));
+        TestIssuer { url, state, primary, _stop: stop }
+    }
+
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        *self.state.behaviour.lock().unwrap() = behaviour;
+    }
+
+    /// Publishes `keys` as the key set.
+    pub fn publish(&self, keys: &[SigningKey]) {
+        *self.state.keys.lock().unwrap() = keys.to_vec();
+    }
+
+    pub fn jwks_fetches(&self) -> usize {
+        self.state.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    pub fn discovery_fetches(&self) -> usize {
+        self.state.discovery_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Claims of a valid token for the test service.
+    pub fn claims(&self) -> Value {
+        let now = unix_now();
+        json!({
+            "iss": self.url,
+            "sub": "auth0|test-user",
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + 3600,
+            "azp": "test-client",
+            "scope": "openid read:messages",
+        })
+    }
+
+    /// A valid token signed by the primary key.
+    pub fn token(&self) -> String {
+        self.primary.sign(&self.claims())
+    }
+
+    /// A token signed by the primary key with `changes` applied to the valid claims
+    /// (a `null` removes the claim).
+    pub fn token_with(&self, changes: Value) -> String {
+        self.primary.sign(&with_changes(self.claims(), changes))
+    }
+}
+
+pub fn with_changes(mut claims: Value, changes: Value) -> Value {
+    let object = claims.as_object_mut().unwrap();
+    for (key, value) in changes.as_object().unwrap() {
+        if value.is_null() {
+            object.remove(key);
+        } else {
+            object.insert(key.clone(), value.clone());
+        }
+    }
+    claims
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// The settings files of the repository (profile `dev`), without the process environment.
+pub fn base_settings() -> Figment {
+    Sources { dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("settings"), profile: "dev".into() }.files()
+}
+
+/// The real service, on an ephemeral port, trusting `issuer`.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn spawn(issuer: &TestIssuer) -> Self {
+        Self::spawn_with(issuer, |figment| figment).await
+    }
+
+    /// Spawns the service with settings adjusted by `adjust` (e.g. shorter timeouts).
+    pub async fn spawn_with(issuer: &TestIssuer, adjust: impl FnOnce(Figment) -> Figment) -> Self {
+        let figment = base_settings()
+            .merge(Serialized::default("server.port", 0))
+            .merge(Serialized::default("auth0.issuer", &issuer.url))
+            .merge(Serialized::default("auth0.audience", AUDIENCE));
+        let settings: Settings = settings::extract(adjust(figment)).expect("valid test settings");
+        let application = Application::build(&settings).await.expect("build application");
+        let address = application.address();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(application.run_until(async { stopped.await.ok().unwrap_or_default() }));
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+        TestApp { address, client, _stop: stop }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn get_with_token(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    /// Polls `/readyz` until the signing keys are cached.
+    pub async fn wait_until_ready(&self) {
+        for _ in 0..200 {
+            if self.get("/readyz").await.status() == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the service never became ready");
+    }
+}
+
+/// The status, `WWW-Authenticate` header and JSON body of a response.
+pub struct Answer {
+    pub status: u16,
+    pub challenge: Option<String>,
+    pub body: Value,
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let challenge = response.headers().get("www-authenticate").map(|value| value.to_str().unwrap().to_owned());
+    let body = response.json().await.unwrap_or(Value::Null);
+    Answer { status, challenge, body }
+}
+
+impl Answer {
+    /// Asserts a 401 `invalid_token` whose description contains `reason`.
+    pub fn assert_invalid_token(&self, reason: &str) {
+        assert_eq!(self.status, 401, "body: {}", self.body);
+        assert_eq!(self.body["error"], "invalid_token");
+        let description = self.body["error_description"].as_str().unwrap();
+        assert!(description.contains(reason), "{description:?} should contain {reason:?}");
+        let challenge = self.challenge.as_deref().expect("WWW-Authenticate");
+        assert!(challenge.starts_with("Bearer error=\"invalid_token\", error_description=\""), "{challenge}");
+        assert!(challenge.contains(reason), "{challenge:?} should contain {reason:?}");
+    }
+}

@@ -1,0 +1,190 @@
+//! Fetching, caching and refreshing the signing keys, and what requests get when the identity
+//! provider misbehaves.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+use crate::helpers::{Behaviour, SigningKey, TestApp, TestIssuer, answer};
+
+#[tokio::test]
+async fn keys_come_from_discovery_or_from_the_configured_jwks_url() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn(&issuer).await;
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200);
+    assert_eq!((issuer.discovery_fetches(), issuer.jwks_fetches()), (1, 1));
+
+    let direct = TestIssuer::start().await;
+    let jwks_url = format!("{}.well-known/jwks.json", direct.url);
+    let app = TestApp::spawn_with(&direct, |f| f.merge(("auth0.jwks_url", jwks_url))).await;
+    assert_eq!(app.get_with_token("/api/private", &direct.token()).await.status(), 200);
+    assert_eq!((direct.discovery_fetches(), direct.jwks_fetches()), (0, 1));
+}
+
+#[tokio::test]
+async fn an_unknown_kid_refetches_and_a_rotated_key_is_accepted_on_the_next_request() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.cooldown", "0s"))).await;
+    app.wait_until_ready().await;
+    let rotated = SigningKey::fixture("rotated");
+    let token = rotated.sign(&issuer.claims());
+
+    let before = issuer.jwks_fetches();
+    answer(app.get_with_token("/api/private", &token).await)
+        .await
+        .assert_invalid_token("signing key kid=rotated is not in the issuer's key set");
+    assert_eq!(issuer.jwks_fetches(), before + 1, "an unknown kid refetches the key set once");
+
+    issuer.publish(std::slice::from_ref(&rotated));
+    assert_eq!(app.get_with_token("/api/private", &token).await.status(), 200);
+    assert_eq!(issuer.jwks_fetches(), before + 2);
+    answer(app.get_with_token("/api/private", &issuer.token()).await)
+        .await
+        .assert_invalid_token("signing key kid=primary is not in the issuer's key set");
+}
+
+#[tokio::test]
+async fn a_flood_of_random_kids_causes_at_most_one_refetch_per_cooldown() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.cooldown", "1s"))).await;
+    app.wait_until_ready().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let before = issuer.jwks_fetches();
+
+    let mut requests = JoinSet::new();
+    for n in 0..200 {
+        let token = issuer.primary.with_kid(&format!("random-{n}")).sign(&issuer.claims());
+        let (client, url) = (app.client.clone(), app.url("/api/private"));
+        requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.unwrap(), 401);
+    }
+    assert_eq!(issuer.jwks_fetches() - before, 1, "200 unknown kids, one refetch");
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200);
+}
+
+#[tokio::test]
+async fn concurrent_first_requests_on_a_cold_cache_share_one_fetch() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn(&issuer).await;
+    let token = issuer.token();
+    let mut requests = JoinSet::new();
+    for _ in 0..200 {
+        let (client, url, token) = (app.client.clone(), app.url("/api/private"), token.clone());
+        requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    assert_eq!(issuer.jwks_fetches(), 1);
+    assert_eq!(issuer.discovery_fetches(), 1);
+}
+
+#[tokio::test]
+async fn identity_provider_down_at_start_then_up() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_behaviour(Behaviour::Fail500);
+    let app =
+        TestApp::spawn_with(&issuer, |f| f.merge(("jwks.retry_initial", "200ms")).merge(("jwks.retry_max", "200ms")))
+            .await;
+
+    assert_eq!(app.get("/api/public").await.status(), 200, "public routes work without keys");
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let response = app.get_with_token("/api/private", &issuer.token()).await;
+    assert_eq!(response.headers()["retry-after"], "1");
+    let got = answer(response).await;
+    assert_eq!(got.status, 503);
+    assert_eq!(got.body["error"], "temporarily_unavailable");
+    let readiness = app.get("/readyz").await;
+    assert_eq!(readiness.status(), 503);
+    let readiness: Value = readiness.json().await.unwrap();
+    assert_eq!(readiness["status"], "not_ready");
+    assert!(readiness["last_fetch_error"].as_str().unwrap().contains("answered 500"), "{readiness}");
+
+    issuer.set_behaviour(Behaviour::Serve);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn failed_fetches_back_off_instead_of_following_every_request() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_behaviour(Behaviour::Garbage);
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.retry_initial", "10s"))).await;
+    for _ in 0..20 {
+        assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 503);
+    }
+    assert_eq!(issuer.jwks_fetches(), 1, "one attempt, then the backoff holds");
+    let readiness: Value = app.get("/readyz").await.json().await.unwrap();
+    assert!(readiness["last_fetch_error"].as_str().unwrap().contains("not a JWKS document"), "{readiness}");
+}
+
+#[tokio::test]
+async fn identity_provider_down_after_warm_up_keeps_serving_known_keys() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.ttl", "100ms")).merge(("jwks.cooldown", "0s"))).await;
+    app.wait_until_ready().await;
+    issuer.set_behaviour(Behaviour::Fail500);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+
+    let started = Instant::now();
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200);
+    assert!(started.elapsed() < Duration::from_millis(500), "a known kid never waits on the network");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(issuer.jwks_fetches() >= 2, "the due refresh ran in the background");
+    let readiness: Value = app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(readiness["status"], "ready", "stale keys still serve: {readiness}");
+    assert!(readiness["last_fetch_error"].as_str().unwrap().contains("answered 500"));
+
+    let unknown = SigningKey::fixture("rotated").sign(&issuer.claims());
+    answer(app.get_with_token("/api/private", &unknown).await).await.assert_invalid_token("kid=rotated");
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token()).await.status(),
+        200,
+        "a failed refetch keeps the good keys"
+    );
+}
+
+#[tokio::test]
+async fn stale_keys_stop_serving_after_the_stale_period() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| {
+        f.merge(("jwks.ttl", "100ms"))
+            .merge(("jwks.max_stale", "200ms"))
+            .merge(("jwks.retry_initial", "1h"))
+            .merge(("jwks.retry_max", "1h"))
+    })
+    .await;
+    app.wait_until_ready().await;
+    issuer.set_behaviour(Behaviour::Fail500);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 503);
+    assert_eq!(app.get("/readyz").await.status(), 503);
+}
+
+#[tokio::test]
+async fn a_hanging_identity_provider_gets_503_within_the_timeout() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_behaviour(Behaviour::Hang);
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.timeout", "1s"))).await;
+    let started = Instant::now();
+    let got = answer(app.get_with_token("/api/private", &issuer.token()).await).await;
+    assert_eq!(got.status, 503);
+    assert!(started.elapsed() < Duration::from_secs(3), "answered after {:?}", started.elapsed());
+    let readiness: Value = app.get("/readyz").await.json().await.unwrap();
+    assert!(readiness["last_fetch_error"].as_str().unwrap().contains("timed out"), "{readiness}");
+}
+
+#[tokio::test]
+async fn a_discovery_document_for_another_issuer_is_refused() {
+    let issuer = TestIssuer::start().await;
+    let configured = issuer.url.trim_end_matches('/').to_owned();
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("auth0.issuer", configured))).await;
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 503);
+    let readiness: Value = app.get("/readyz").await.json().await.unwrap();
+    assert!(readiness["last_fetch_error"].as_str().unwrap().contains("is not the configured issuer"), "{readiness}");
+    assert_eq!(issuer.jwks_fetches(), 0);
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real service on an ephemeral port, a test identity provider on
+//! 127.0.0.1, real HTTP between them.
+
+mod binary;
+mod docs;
+mod helpers;
+mod key_store;
+mod routes;
+mod settings;
+mod spec;
+mod tokens;

@@ -1,0 +1,160 @@
+//! Settings from `settings/` and the environment, and the errors that stop start-up.
+// figment's `Jail::expect_with` fixes the closure's error type.
+#![allow(clippy::result_large_err)]
+
+use figment::Jail;
+use protected_api::settings::{self, Settings};
+
+const DEFAULT_TOML: &str = include_str!("../../settings/default.toml");
+const DEV_TOML: &str = include_str!("../../settings/dev.toml");
+const PRODUCTION_TOML: &str = include_str!("../../settings/production.toml");
+
+/// Runs `check` in a jail holding a copy of `settings/` and exactly the variables `env`.
+fn with_env(env: &[(&str, &str)], check: impl FnOnce(Result<Settings, String>)) {
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        jail.create_dir("settings")?;
+        jail.create_file("settings/default.toml", DEFAULT_TOML)?;
+        jail.create_file("settings/dev.toml", DEV_TOML)?;
+        jail.create_file("settings/production.toml", PRODUCTION_TOML)?;
+        for (name, value) in env {
+            jail.set_env(name, value);
+        }
+        check(settings::load().map(|(_, settings)| settings).map_err(|error| error.to_string()));
+        Ok(())
+    });
+}
+
+const VALID: &[(&str, &str)] =
+    &[("AUTH0_DOMAIN", "tenant.eu.auth0.com"), ("AUTH0_API_AUDIENCE", "https://api.example.com")];
+
+#[test]
+fn auth0_variables_configure_the_issuer_audience_and_algorithms() {
+    with_env(VALID, |loaded| {
+        let settings = loaded.unwrap();
+        assert_eq!(settings.issuer(), "https://tenant.eu.auth0.com/");
+        assert_eq!(settings.audience(), "https://api.example.com");
+        assert_eq!(settings.auth0.algorithms, [jsonwebtoken::Algorithm::RS256]);
+        assert_eq!(settings.bind_address(), "127.0.0.1:3000");
+        assert_eq!(settings.jwks.ttl.as_secs(), 600);
+        assert_eq!(settings.jwks.cooldown.as_secs(), 30);
+    });
+    let env = [
+        ("AUTH0_DOMAIN", "https://tenant.eu.auth0.com/"),
+        ("AUTH0_ISSUER", "https://login.example.com/"),
+        ("AUTH0_API_AUDIENCE", "12345"),
+        ("AUTH0_ALGORITHMS", "RS256, PS256"),
+        ("AUTH0_CLIENT_SECRET", "ignored"),
+        ("HOST", "0.0.0.0"),
+        ("PORT", "8080"),
+        ("APP_JWKS__TTL", "5m"),
+        ("APP_LOG_FORMAT", "json"),
+    ];
+    with_env(&env, |loaded| {
+        let settings = loaded.unwrap();
+        assert_eq!(settings.issuer(), "https://login.example.com/");
+        assert_eq!(settings.audience(), "12345");
+        assert_eq!(settings.auth0.algorithms, [jsonwebtoken::Algorithm::RS256, jsonwebtoken::Algorithm::PS256]);
+        assert_eq!(settings.bind_address(), "0.0.0.0:8080");
+        assert_eq!(settings.jwks.ttl.as_secs(), 300);
+        assert_eq!(settings.log_format, settings::LogFormat::Json);
+    });
+}
+
+#[test]
+fn the_domain_becomes_an_https_issuer_with_a_trailing_slash() {
+    with_env(&[("AUTH0_DOMAIN", "https://tenant.auth0.com/"), ("AUTH0_API_AUDIENCE", "a")], |loaded| {
+        assert_eq!(loaded.unwrap().issuer(), "https://tenant.auth0.com/");
+    });
+}
+
+fn assert_error(env: &[(&str, &str)], expected: &[&str]) {
+    with_env(env, |loaded| {
+        let message = loaded.unwrap_err();
+        for part in expected {
+            assert!(message.contains(part), "{message:?} should contain {part:?}");
+        }
+    });
+}
+
+#[test]
+fn missing_issuer_and_audience_are_reported_together() {
+    assert_error(&[], &["2 problems", "set AUTH0_DOMAIN", "AUTH0_ISSUER", "set AUTH0_API_AUDIENCE"]);
+}
+
+#[test]
+fn bad_values_name_their_setting_and_variable() {
+    let env = [
+        ("AUTH0_DOMAIN", "tenant.auth0.com"),
+        ("AUTH0_API_AUDIENCE", "https://api.example.com"),
+        ("AUTH0_ALGORITHMS", "RS999"),
+        ("PORT", "eighty"),
+        ("APP_JWKS__TTL", "soon"),
+    ];
+    assert_error(
+        &env,
+        &[
+            "3 problems",
+            "server.port (env PORT)",
+            "auth0.algorithms (env AUTH0_ALGORITHMS): unknown algorithm \"RS999\"",
+            "jwks.ttl (env APP_JWKS__TTL): \"soon\" is not a duration",
+        ],
+    );
+}
+
+#[test]
+fn symmetric_algorithms_insecure_urls_and_large_leeway_are_refused() {
+    let env = [
+        ("AUTH0_ISSUER", "http://tenant.example.com/"),
+        ("AUTH0_API_AUDIENCE", "https://api.example.com"),
+        ("AUTH0_ALGORITHMS", "HS256"),
+        ("AUTH0_JWKS_URL", "ftp://tenant.example.com/jwks"),
+        ("APP_AUTH0__LEEWAY", "5m"),
+    ];
+    assert_error(
+        &env,
+        &[
+            "4 problems",
+            "auth0.issuer (env AUTH0_ISSUER): the issuer \"http://tenant.example.com/\" must use https",
+            "auth0.algorithms (env AUTH0_ALGORITHMS): HS256 is a shared-secret algorithm",
+            "auth0.jwks_url (env AUTH0_JWKS_URL)",
+            "auth0.leeway (env APP_AUTH0__LEEWAY): is above the 60s maximum",
+        ],
+    );
+}
+
+#[test]
+fn unknown_settings_and_profiles_are_refused() {
+    let mut env = VALID.to_vec();
+    env.push(("APP_JWKS__TLL", "5m"));
+    assert_error(&env, &["jwks.tll (env APP_JWKS__TLL): unknown field: found `tll`"]);
+    let mut env = VALID.to_vec();
+    env.push(("APP_PROFILE", "staging"));
+    assert_error(&env, &["APP_PROFILE=staging has no file", "use one of dev, production"]);
+}
+
+#[test]
+fn loopback_issuers_may_use_plain_http() {
+    with_env(&[("AUTH0_ISSUER", "http://127.0.0.1:4000/"), ("AUTH0_API_AUDIENCE", "a")], |loaded| {
+        assert_eq!(loaded.unwrap().issuer(), "http://127.0.0.1:4000/");
+    });
+}
+
+#[test]
+fn a_dotenv_file_is_read_without_overriding_the_environment() {
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        jail.create_dir("settings")?;
+        jail.create_file("settings/default.toml", DEFAULT_TOML)?;
+        jail.create_file("settings/dev.toml", DEV_TOML)?;
+        jail.create_file(
+            ".env",
+            "AUTH0_DOMAIN=from-dotenv.auth0.com\nAUTH0_API_AUDIENCE=https://dotenv.example.com\n",
+        )?;
+        jail.set_env("AUTH0_API_AUDIENCE", "https://env.example.com");
+        let (_, settings) = settings::load().unwrap();
+        assert_eq!(settings.issuer(), "https://from-dotenv.auth0.com/");
+        assert_eq!(settings.audience(), "https://env.example.com");
+        Ok(())
+    });
+}

@@ -1,0 +1,49 @@
+//! The committed spec in `openapi/` is what the code generates.
+
+use std::path::PathBuf;
+
+const REGENERATE: &str = "UPDATE_OPENAPI=1 cargo test --test api spec::";
+
+fn check(file: &str, generated: String) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi").join(file);
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/{file} differs from what the code generates; regenerate it with:\n    {REGENERATE}"
+    );
+}
+
+#[test]
+fn committed_json_spec_is_up_to_date() {
+    check("openapi.json", protected_api::api::service().spec() + "\n");
+}
+
+#[test]
+fn committed_yaml_spec_is_up_to_date() {
+    check("openapi.yaml", protected_api::api::service().spec_yaml());
+}
+
+#[test]
+fn every_operation_has_an_id_a_tag_a_summary_and_documented_auth_failures() {
+    let spec: serde_json::Value = serde_json::from_str(&protected_api::api::service().spec()).unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            assert!(operation["operationId"].is_string(), "{name} has no operationId");
+            assert!(operation["tags"][0].is_string(), "{name} has no tag");
+            assert!(operation["summary"].is_string(), "{name} has no summary");
+            if operation.get("security").is_some() {
+                for status in ["200", "400", "401", "503"] {
+                    assert!(operation["responses"][status].is_object(), "{name} does not document {status}");
+                }
+            }
+        }
+    }
+    let scoped = &spec["paths"]["/api/private-scoped"]["get"]["responses"]["403"]["description"];
+    assert!(scoped.as_str().unwrap().contains("`read:messages`"));
+    assert_eq!(spec["components"]["securitySchemes"]["BearerAuth"]["scheme"], "bearer");
+    assert_eq!(spec["components"]["securitySchemes"]["BearerAuth"]["bearerFormat"], "JWT");
+}
