@@ -4,10 +4,12 @@
 //! - [`settings`] reads `settings/` and the environment into typed, validated settings;
 //! - [`startup`] builds the routes and runs the server;
 //! - [`api`] holds the typed operations, [`auth`] everything token-related;
-//! - [`telemetry`] sets up logging and the per-request span.
+//! - [`telemetry`] sets up logging and the per-request span;
+//! - [`dev_issuer`] lets `cargo run` work without an Auth0 tenant.
 
 pub mod api;
 pub mod auth;
+pub mod dev_issuer;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve() -> ExitCode {
-    let (sources, settings) = match settings::load() {
+    let (_, settings) = match settings::load() {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("configuration error: {error}");
@@ -45,14 +45,18 @@ async fn serve() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let address = application.address();
     tracing::info!(
-        address = %application.address(),
-        profile = %sources.profile,
-        issuer = %settings.issuer(),
-        audience = %settings.audience(),
-        "listening on http://{}/ (Swagger UI at /docs)",
-        application.address()
+        %address,
+        profile = %settings.profile,
+        issuer = %application.verifier().issuer(),
+        audience = %application.verifier().audience(),
+        "listening on http://{address}/ (Swagger UI at http://{address}/docs)"
     );
+    if application.dev_issuer().is_some() {
+        tracing::warn!("the development issuer is on: tokens from POST /dev/token are accepted");
+        println!("{}", dev_banner(address));
+    }
     match application.run_until_stopped().await {
         Ok(()) => {
             tracing::info!("stopped");
@@ -63,4 +67,18 @@ async fn serve() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Where to click and what to paste when the development issuer runs.
+fn dev_banner(address: std::net::SocketAddr) -> String {
+    const BANNER: &str = r#"====================================================================================================
+WARNING: the development issuer is on. Its tokens are signed by a key generated at start-up and
+are accepted by this process only. Never use it in production: set AUTH0_DOMAIN and
+AUTH0_API_AUDIENCE to verify tokens from your Auth0 tenant.
+
+  Swagger UI:   http://ADDRESS/docs
+  Get a token:  export TOKEN=$(curl -s http://ADDRESS/dev/token -d scope=read:messages | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  Call the API: curl -s http://ADDRESS/api/private -H "Authorization: Bearer $TOKEN"
+===================================================================================================="#;
+    BANNER.replace("ADDRESS", &address.to_string())
 }

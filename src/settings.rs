@@ -42,6 +42,8 @@ const MAX_LEEWAY: Duration = Duration::from_secs(60);
 /// Every setting of the service.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The profile the settings were read for (`dev`, `production`, …).
+    pub profile: String,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
     /// Where to listen.
@@ -50,6 +52,8 @@ pub struct Settings {
     pub auth0: Auth0Settings,
     /// How signing keys are fetched and cached.
     pub jwks: JwksSettings,
+    /// The built-in development issuer.
+    pub dev_issuer: DevIssuerSettings,
 }
 
 /// Where and how the HTTP server listens.
@@ -120,6 +124,38 @@ pub struct JwksSettings {
     pub max_body_bytes: usize,
 }
 
+/// The development issuer: a key generated at start-up and a token endpoint, so the service
+/// can be tried without an Auth0 tenant. Never available in the `production` profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevIssuerSettings {
+    /// Run it when no issuer is configured.
+    pub enabled: bool,
+    /// The audience of its tokens, used when `auth0.audience` is empty.
+    #[serde(deserialize_with = "optional_text")]
+    pub audience: Option<String>,
+}
+
+/// Who issues the tokens the service accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityProvider {
+    /// A real issuer (an Auth0 tenant or any OpenID provider).
+    Configured {
+        /// The exact `iss` of accepted tokens.
+        issuer: String,
+        /// The audience accepted tokens carry.
+        audience: String,
+    },
+    /// The built-in development issuer; its URL is known once the server is bound.
+    Development {
+        /// The audience of its tokens.
+        audience: String,
+    },
+}
+
+/// The profile in which the development issuer can never run.
+pub const PRODUCTION_PROFILE: &str = "production";
+
 /// Format of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -131,18 +167,28 @@ pub enum LogFormat {
 }
 
 impl Settings {
-    /// The `iss` every token must carry: `auth0.issuer`, else `https://{auth0.domain}/`.
-    pub fn issuer(&self) -> String {
+    /// The configured issuer: `auth0.issuer`, else `https://{auth0.domain}/`; `None` when neither is set.
+    pub fn issuer(&self) -> Option<String> {
         match (&self.auth0.issuer, &self.auth0.domain) {
-            (Some(issuer), _) => issuer.clone(),
-            (None, Some(domain)) => issuer_for_domain(domain),
-            (None, None) => String::new(),
+            (Some(issuer), _) => Some(issuer.clone()),
+            (None, Some(domain)) => Some(issuer_for_domain(domain)),
+            (None, None) => None,
         }
     }
 
-    /// The audience every token must carry.
-    pub fn audience(&self) -> &str {
-        self.auth0.audience.as_deref().unwrap_or_default()
+    /// Who issues accepted tokens: the configured issuer, else (when allowed) the development issuer.
+    pub fn identity_provider(&self) -> IdentityProvider {
+        let configured_audience = self.auth0.audience.clone();
+        match self.issuer() {
+            Some(issuer) => IdentityProvider::Configured { issuer, audience: configured_audience.unwrap_or_default() },
+            None => IdentityProvider::Development {
+                audience: configured_audience.or_else(|| self.dev_issuer.audience.clone()).unwrap_or_default(),
+            },
+        }
+    }
+
+    fn uses_dev_issuer(&self) -> bool {
+        self.issuer().is_none() && self.dev_issuer.enabled
     }
 
     /// The address to bind, as `host:port`.
@@ -152,17 +198,30 @@ impl Settings {
 
     fn validate(&self) -> Result<(), Vec<Problem>> {
         let mut problems = Vec::new();
-        let issuer = self.issuer();
-        if issuer.is_empty() {
+        let production = self.profile == PRODUCTION_PROFILE;
+        if production && self.dev_issuer.enabled {
             problems.push(Problem::new(
-                "auth0.domain",
-                "no issuer is configured: set AUTH0_DOMAIN (your tenant, e.g. your-tenant.us.auth0.com) or AUTH0_ISSUER (the exact `iss` of your tokens)",
+                "dev_issuer.enabled",
+                "the development issuer cannot run in the production profile: unset APP_DEV_ISSUER__ENABLED and configure your tenant with AUTH0_DOMAIN and AUTH0_API_AUDIENCE",
             ));
-        } else if let Err(why) = check_http_url(&issuer) {
-            let key = if self.auth0.issuer.is_some() { "auth0.issuer" } else { "auth0.domain" };
-            problems.push(Problem::new(key, format!("the issuer {issuer:?} {why}")));
         }
-        if self.auth0.audience.is_none() {
+        match self.issuer() {
+            None if !self.dev_issuer.enabled => problems.push(Problem::new(
+                "auth0.domain",
+                format!(
+                    "no issuer is configured: set AUTH0_DOMAIN (your tenant, e.g. your-tenant.us.auth0.com) or AUTH0_ISSUER (the exact `iss` of your tokens){}",
+                    if production { "; the production profile requires one" } else { "" }
+                ),
+            )),
+            None => {}
+            Some(issuer) => {
+                if let Err(why) = check_http_url(&issuer) {
+                    let key = if self.auth0.issuer.is_some() { "auth0.issuer" } else { "auth0.domain" };
+                    problems.push(Problem::new(key, format!("the issuer {issuer:?} {why}")));
+                }
+            }
+        }
+        if self.auth0.audience.is_none() && !self.uses_dev_issuer() {
             problems.push(Problem::new(
                 "auth0.audience",
                 "is empty: set AUTH0_API_AUDIENCE to the identifier of your API in the Auth0 dashboard (e.g. https://api.example.com)",
@@ -248,7 +307,8 @@ impl Sources {
 
     /// The settings files only, without the environment.
     pub fn files(&self) -> Figment {
-        let mut figment = Figment::new().merge(Toml::file_exact(self.dir.join("default.toml")));
+        let mut figment =
+            Figment::new().merge(("profile", &self.profile)).merge(Toml::file_exact(self.dir.join("default.toml")));
         let profile_file = self.profile_file();
         if profile_file.is_file() {
             figment = figment.merge(Toml::file_exact(profile_file));
@@ -339,18 +399,20 @@ pub fn extract(figment: Figment) -> Result<Settings, SettingsError> {
     let server = section::<ServerSettings>(&figment, "server", &mut problems);
     let auth0 = section::<Auth0Settings>(&figment, "auth0", &mut problems);
     let jwks = section::<JwksSettings>(&figment, "jwks", &mut problems);
-    let known = ["log_format", "server", "auth0", "jwks"];
+    let dev_issuer = section::<DevIssuerSettings>(&figment, "dev_issuer", &mut problems);
+    let profile = section::<String>(&figment, "profile", &mut problems);
+    let known = ["profile", "log_format", "server", "auth0", "jwks", "dev_issuer"];
     for key in figment.extract::<figment::value::Dict>().unwrap_or_default().into_keys() {
         if !known.contains(&key.as_str()) {
             problems.push(Problem::new(key, format!("is not a setting (the settings are {})", known.join(", "))));
         }
     }
-    let (Some(log_format), Some(server), Some(auth0), Some(jwks), true) =
-        (log_format, server, auth0, jwks, problems.is_empty())
+    let (Some(profile), Some(log_format), Some(server), Some(auth0), Some(jwks), Some(dev_issuer), true) =
+        (profile, log_format, server, auth0, jwks, dev_issuer, problems.is_empty())
     else {
         return Err(SettingsError { problems });
     };
-    let settings = Settings { log_format, server, auth0, jwks };
+    let settings = Settings { profile, log_format, server, auth0, jwks, dev_issuer };
     settings.validate().map_err(|problems| SettingsError { problems })?;
     Ok(settings)
 }

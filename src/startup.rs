@@ -1,16 +1,24 @@
 //! Builds the application: the verifier, the routes, the listener; runs it until shutdown.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use poem::{
-    Endpoint, EndpointExt, Route, Server,
+    EndpointExt, Route, Server,
+    endpoint::BoxEndpoint,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
 };
+use poem_openapi::{OpenApi, OpenApiService};
 
 use crate::{
     api,
     auth::{BearerChallenge, FetchError, Verifier},
-    settings::Settings,
+    dev_issuer::{DevIssuer, DevIssuerError, api::DevTokenApi},
+    settings::{IdentityProvider, Settings},
     telemetry::RequestTrace,
 };
 
@@ -28,6 +36,9 @@ pub enum StartupError {
     /// The key source could not be set up.
     #[error("cannot set up the key source: {0}")]
     Keys(#[from] FetchError),
+    /// The development issuer could not be set up.
+    #[error(transparent)]
+    DevIssuer(#[from] DevIssuerError),
 }
 
 /// A bound, ready-to-run service.
@@ -35,13 +46,14 @@ pub struct Application {
     acceptor: TcpAcceptor,
     address: SocketAddr,
     verifier: Arc<Verifier>,
+    dev_issuer: Option<Arc<DevIssuer>>,
     shutdown_timeout: Duration,
 }
 
 impl Application {
-    /// Sets up the verifier and binds the listener (port 0 picks a free port).
+    /// Binds the listener (port 0 picks a free port), then sets up the verifier for the
+    /// configured issuer or, without one, the development issuer served at `/dev/`.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        let verifier = Arc::new(Verifier::new(settings)?);
         let bind_address = settings.bind_address();
         let bind_error = |source| StartupError::Bind { address: bind_address.clone(), source };
         let acceptor = TcpListener::bind(bind_address.clone()).into_acceptor().await.map_err(bind_error)?;
@@ -50,7 +62,16 @@ impl Application {
             .first()
             .and_then(|addr| addr.as_socket_addr().copied())
             .ok_or_else(|| bind_error(std::io::Error::other("no local address")))?;
-        Ok(Application { acceptor, address, verifier, shutdown_timeout: settings.server.shutdown_timeout })
+        let (issuer, audience, dev_issuer) = match settings.identity_provider() {
+            IdentityProvider::Configured { issuer, audience } => (issuer, audience, None),
+            IdentityProvider::Development { audience } => {
+                let issuer = format!("http://{}/dev/", reachable(address));
+                let dev_issuer = DevIssuer::generate(issuer.clone(), audience.clone())?;
+                (issuer, audience, Some(Arc::new(dev_issuer)))
+            }
+        };
+        let verifier = Arc::new(Verifier::new(issuer, audience, settings)?);
+        Ok(Application { acceptor, address, verifier, dev_issuer, shutdown_timeout: settings.server.shutdown_timeout })
     }
 
     /// The address the service listens on.
@@ -63,13 +84,18 @@ impl Application {
         &self.verifier
     }
 
+    /// The development issuer, when it runs.
+    pub fn dev_issuer(&self) -> Option<&Arc<DevIssuer>> {
+        self.dev_issuer.as_ref()
+    }
+
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     /// The signing keys are fetched in the background; the server does not wait for them.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let keys = Arc::clone(self.verifier.key_store());
         tokio::spawn(async move { keys.warm_up().await });
         Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(routes(self.verifier), shutdown, Some(self.shutdown_timeout))
+            .run_with_graceful_shutdown(routes(self.verifier, self.dev_issuer), shutdown, Some(self.shutdown_timeout))
             .await
     }
 
@@ -79,17 +105,35 @@ impl Application {
     }
 }
 
-/// Every route of the service, with its middleware.
-pub fn routes(verifier: Arc<Verifier>) -> impl Endpoint {
-    let api = api::service();
-    let docs = api::docs::swagger_ui(&api.swagger_ui_html());
+/// Where the service can reach itself: the bound address, with a wildcard IP made loopback.
+fn reachable(address: SocketAddr) -> SocketAddr {
+    match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), address.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), address.port()),
+        _ => address,
+    }
+}
+
+/// Every route of the service, with its middleware; the development issuer's when it runs.
+pub fn routes(verifier: Arc<Verifier>, dev_issuer: Option<Arc<DevIssuer>>) -> BoxEndpoint<'static> {
+    let routes = match dev_issuer {
+        None => mount(api::service()).boxed(),
+        Some(issuer) => {
+            let apis = (api::MessagesApi, api::HealthApi, DevTokenApi::new(issuer.clone()));
+            crate::dev_issuer::api::with_documents(mount(api::describe(apis)), issuer).boxed()
+        }
+    };
+    routes.data(verifier).with(RequestTrace).boxed()
+}
+
+/// The operations, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/docs`).
+fn mount<T: OpenApi + 'static>(service: OpenApiService<T, ()>) -> Route {
+    let docs = api::docs::swagger_ui(&service.swagger_ui_html());
     Route::new()
-        .at("/openapi.json", api.spec_endpoint())
-        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .at("/openapi.json", service.spec_endpoint())
+        .at("/openapi.yaml", service.spec_endpoint_yaml())
         .nest("/docs", docs)
-        .nest("/", api.with(BearerChallenge))
-        .data(verifier)
-        .with(RequestTrace)
+        .nest("/", service.with(BearerChallenge))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (what containers and systemd send).

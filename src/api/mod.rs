@@ -4,13 +4,14 @@ pub mod docs;
 pub mod health;
 pub mod messages;
 
-use poem_openapi::{OpenApiService, Tags};
+use poem_openapi::{OpenApi, OpenApiService, Tags};
 
 pub use health::HealthApi;
 pub use messages::{MessagesApi, ReadMessages};
 
 /// The groups operations are listed under.
 #[derive(Tags)]
+#[oai(rename_all = "lowercase")]
 pub enum ApiTags {
     /// Public and protected messages
     Messages,
@@ -18,12 +19,17 @@ pub enum ApiTags {
     Health,
 }
 
-/// The operations of the service.
+/// The operations every deployment has.
 pub type Apis = (MessagesApi, HealthApi);
 
-/// The OpenAPI service: the operations and the spec describing them.
+/// The production surface: the operations and the spec committed in `openapi/`.
 pub fn service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new((MessagesApi, HealthApi), "protected-api", env!("CARGO_PKG_VERSION")).description(
+    describe((MessagesApi, HealthApi))
+}
+
+/// An OpenAPI service for `apis`, with the service's title, version and description.
+pub fn describe<T: OpenApi>(apis: T) -> OpenApiService<T, ()> {
+    OpenApiService::new(apis, "protected-api", env!("CARGO_PKG_VERSION")).description(
         "Routes protected by OAuth 2.0 bearer access tokens: JWTs issued by Auth0 (or any OpenID \
          Connect provider) and checked against the issuer's signing keys. Failures answer per \
          RFC 6750 with a JSON body `{error, error_description}` and a `WWW-Authenticate` challenge.",

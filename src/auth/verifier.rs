@@ -40,25 +40,17 @@ struct TokenHeader {
 }
 
 impl Verifier {
-    /// A verifier configured by `settings`.
-    pub fn new(settings: &Settings) -> Result<Self, FetchError> {
+    /// A verifier for tokens of `issuer` for `audience`, fetching keys and checking as `settings` say.
+    pub fn new(issuer: String, audience: String, settings: &Settings) -> Result<Self, FetchError> {
         let limits = FetchLimits {
             connect_timeout: settings.jwks.connect_timeout,
             timeout: settings.jwks.timeout,
             max_body_bytes: settings.jwks.max_body_bytes,
         };
-        let source = JwksSource::new(settings.issuer(), settings.auth0.jwks_url.as_deref(), &limits)?;
+        let source = JwksSource::new(issuer.clone(), settings.auth0.jwks_url.as_deref(), &limits)?;
         let algorithms = settings.auth0.algorithms.clone();
-        let keys = KeyStore::new(source, algorithms.clone(), RefreshPolicy::from_settings(&settings.jwks));
-        let rules = ClaimRules {
-            issuer: settings.issuer(),
-            audience: settings.audience().to_owned(),
-            leeway: settings.auth0.leeway,
-        };
-        Ok(Self::with_parts(Arc::new(keys), rules, algorithms, settings.auth0.max_token_bytes))
-    }
-
-    fn with_parts(keys: Arc<KeyStore>, rules: ClaimRules, algorithms: Vec<Algorithm>, max_token_bytes: usize) -> Self {
+        let keys = Arc::new(KeyStore::new(source, algorithms.clone(), RefreshPolicy::from_settings(&settings.jwks)));
+        let rules = ClaimRules { issuer, audience, leeway: settings.auth0.leeway };
         // jsonwebtoken checks the signature; the claims are checked by `ClaimRules`.
         let signature_only = algorithms
             .iter()
@@ -71,7 +63,24 @@ impl Verifier {
             })
             .collect();
         let accepted = algorithms.iter().map(|alg| format!("{alg:?}")).collect::<Vec<_>>().join(", ");
-        Verifier { keys, rules, algorithms, accepted, signature_only, max_token_bytes }
+        Ok(Verifier {
+            keys,
+            rules,
+            algorithms,
+            accepted,
+            signature_only,
+            max_token_bytes: settings.auth0.max_token_bytes,
+        })
+    }
+
+    /// The issuer whose tokens are accepted.
+    pub fn issuer(&self) -> &str {
+        &self.rules.issuer
+    }
+
+    /// The audience accepted tokens carry.
+    pub fn audience(&self) -> &str {
+        &self.rules.audience
     }
 
     /// The store of the issuer's signing keys.

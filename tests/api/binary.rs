@@ -1,85 +1,116 @@
 //! The built binary, started the way a person starts it.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
-use crate::helpers::{AUDIENCE, TestIssuer};
+use serde_json::{Value, json};
 
-fn service(env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_protected-api"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).env_clear().envs(env.iter().copied());
-    command
-}
+use crate::helpers::{AUDIENCE, Running, TestIssuer, service_command};
 
 #[test]
-fn missing_configuration_exits_2_naming_the_variables() {
-    let output = service(&[]).output().unwrap();
+fn production_without_an_issuer_exits_2_naming_the_variables() {
+    let output = service_command(&[("APP_PROFILE", "production")]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.starts_with("configuration error: invalid configuration (2 problems)"), "{stderr}");
-    assert!(stderr.contains("set AUTH0_DOMAIN") && stderr.contains("set AUTH0_API_AUDIENCE"), "{stderr}");
+    for part in ["set AUTH0_DOMAIN", "AUTH0_ISSUER", "the production profile requires one", "set AUTH0_API_AUDIENCE"] {
+        assert!(stderr.contains(part), "{stderr:?} should contain {part:?}");
+    }
+}
+
+#[test]
+fn production_refuses_the_development_issuer() {
+    let env = [("APP_PROFILE", "production"), ("APP_DEV_ISSUER__ENABLED", "true"), ("AUTH0_API_AUDIENCE", AUDIENCE)];
+    let output = service_command(&env).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("dev_issuer.enabled (env APP_DEV_ISSUER__ENABLED): the development issuer cannot run in the production profile"), "{stderr}");
 }
 
 #[test]
 fn openapi_prints_the_spec() {
-    let output = service(&[]).arg("openapi").output().unwrap();
+    let output = service_command(&[]).arg("openapi").output().unwrap();
     assert!(output.status.success());
-    let spec: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let spec: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(spec["info"]["title"], "protected-api");
-    let yaml = service(&[]).args(["openapi", "--yaml"]).output().unwrap();
+    let yaml = service_command(&[]).args(["openapi", "--yaml"]).output().unwrap();
     assert!(String::from_utf8(yaml.stdout).unwrap().starts_with("openapi: 3.0.0"));
 }
 
-/// The running binary; killed if a test ends before it stops by itself.
-struct Running {
-    child: Child,
-    address: String,
-    lines: mpsc::Receiver<String>,
+#[tokio::test]
+async fn a_fresh_start_with_no_configuration_runs_the_development_issuer() {
+    let running = Running::start(&[("PORT", "0")]);
+    let base = format!("http://{}", running.address);
+    let client = reqwest::Client::new();
+    assert!(running.printed("Swagger UI:   http://{address}/docs"), "the banner names the Swagger UI URL");
+
+    let mint = |scope: &'static str| {
+        let (client, url) = (client.clone(), format!("{base}/dev/token"));
+        async move {
+            let response = client.post(url).form(&[("scope", scope)]).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let granted = mint("read:messages").await;
+    assert_eq!(granted["token_type"], "Bearer");
+    assert_eq!(granted["expires_in"], 3600);
+    let token = granted["access_token"].as_str().unwrap();
+
+    let private = client.get(format!("{base}/api/private")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(private.status(), 200);
+    let body: Value = private.json().await.unwrap();
+    assert_eq!(body["message"], "Access granted");
+    assert_eq!(body["data"]["iss"], format!("{base}/dev/"));
+    assert_eq!(body["data"]["aud"], AUDIENCE);
+    assert_eq!(body["data"]["sub"], "dev-user");
+    assert_eq!(body["data"]["permissions"], json!(["read:messages"]));
+
+    let scoped = client.get(format!("{base}/api/private-scoped")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(scoped.status(), 200);
+
+    let other = mint("write:messages").await;
+    let denied = client
+        .get(format!("{base}/api/private-scoped"))
+        .bearer_auth(other["access_token"].as_str().unwrap())
+        .send()
+        .await;
+    let denied = denied.unwrap();
+    assert_eq!(denied.status(), 403);
+    assert!(denied.headers()["www-authenticate"].to_str().unwrap().contains("error=\"insufficient_scope\""));
+
+    let spec: Value = client.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(spec["paths"]["/dev/token"]["post"]["tags"], json!(["development"]));
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+#[tokio::test]
+async fn the_token_endpoint_takes_json_and_bounds_the_lifetime() {
+    let running = Running::start(&[("PORT", "0")]);
+    let url = format!("http://{}/dev/token", running.address);
+    let client = reqwest::Client::new();
+    let custom =
+        client.post(&url).json(&json!({"sub": "alice", "scope": "a b", "expires_in": 60})).send().await.unwrap();
+    let custom: Value = custom.json().await.unwrap();
+    assert_eq!((custom["scope"].as_str(), custom["expires_in"].as_u64()), (Some("a b"), Some(60)));
+    for expires_in in [0, 86_401] {
+        let refused = client.post(&url).json(&json!({ "expires_in": expires_in })).send().await.unwrap();
+        assert_eq!(refused.status(), 400);
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request");
     }
-}
-
-/// Starts the binary and waits for the address it logs.
-fn start(env: &[(&str, &str)]) -> Running {
-    let mut child = service(env).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    let mut running = Running { child, address: String::new(), lines };
-    while running.address.is_empty() {
-        let line = running.lines.recv_timeout(Duration::from_secs(20)).expect("the service logs its address");
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            running.address = rest.split('/').next().unwrap().to_owned();
-        }
-    }
-    running
 }
 
 #[tokio::test]
 async fn serves_until_sigterm_then_stops_cleanly() {
     let issuer = TestIssuer::start().await;
-    let env =
-        [("AUTH0_ISSUER", issuer.url.as_str()), ("AUTH0_API_AUDIENCE", AUDIENCE), ("PORT", "0"), ("NO_COLOR", "1")];
-    let mut running = start(&env);
+    let env = [("AUTH0_ISSUER", issuer.url.as_str()), ("AUTH0_API_AUDIENCE", AUDIENCE), ("PORT", "0")];
+    let mut running = Running::start(&env);
+    assert!(!running.printed("development issuer"), "a configured issuer turns the development issuer off");
     let client = reqwest::Client::new();
     let url = format!("http://{}/api/private", running.address);
     let response = client.get(url).bearer_auth(issuer.token()).send().await.unwrap();
     assert_eq!(response.status(), 200);
+    let dev = client.post(format!("http://{}/dev/token", running.address)).form(&[("scope", "x")]).send().await;
+    assert_eq!(dev.unwrap().status(), 404);
 
     let status = Command::new("kill").args(["-TERM", &running.child.id().to_string()]).status().unwrap();
     assert!(status.success());
@@ -92,6 +123,5 @@ async fn serves_until_sigterm_then_stops_cleanly() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(exit.and_then(|status| status.code()), Some(0), "the service stops cleanly on SIGTERM");
-    let logged: Vec<String> = running.lines.iter().collect();
-    assert!(logged.iter().any(|line| line.contains("shutdown signal received")), "{logged:?}");
+    assert!(running.printed("shutdown signal received"));
 }

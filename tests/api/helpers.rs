@@ -292,3 +292,64 @@ impl Answer {
         assert!(challenge.contains(reason), "{challenge:?} should contain {reason:?}");
     }
 }
+
+/// The binary, in the repository root, with exactly the environment variables `env`.
+pub fn service_command(env: &[(&str, &str)]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_protected-api"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).env_clear().envs(env.iter().copied());
+    command
+}
+
+/// The running binary; killed when dropped if it has not stopped by itself.
+pub struct Running {
+    pub child: std::process::Child,
+    pub address: String,
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl Running {
+    /// Starts the binary with `env` and waits until it logs the address it listens on.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = service_command(env)
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let (sender, lines) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&output);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line.clone());
+                let _ = sender.send(line);
+            }
+        });
+        let mut running = Running { child, address: String::new(), output };
+        while running.address.is_empty() {
+            let line = lines.recv_timeout(Duration::from_secs(30)).expect("the service logs its address");
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                running.address = rest.split('/').next().unwrap().to_owned();
+            }
+        }
+        running
+    }
+
+    /// Whether stdout so far has a line containing `text` (`{address}` stands for the address).
+    pub fn printed(&self, text: &str) -> bool {
+        let text = text.replace("{address}", &self.address);
+        std::thread::sleep(Duration::from_millis(100));
+        self.output.lock().unwrap().iter().any(|line| line.contains(&text))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -3,7 +3,7 @@
 #![allow(clippy::result_large_err)]
 
 use figment::Jail;
-use protected_api::settings::{self, Settings};
+use protected_api::settings::{self, IdentityProvider, Settings};
 
 const DEFAULT_TOML: &str = include_str!("../../settings/default.toml");
 const DEV_TOML: &str = include_str!("../../settings/dev.toml");
@@ -32,8 +32,8 @@ const VALID: &[(&str, &str)] =
 fn auth0_variables_configure_the_issuer_audience_and_algorithms() {
     with_env(VALID, |loaded| {
         let settings = loaded.unwrap();
-        assert_eq!(settings.issuer(), "https://tenant.eu.auth0.com/");
-        assert_eq!(settings.audience(), "https://api.example.com");
+        assert_eq!(settings.issuer().as_deref(), Some("https://tenant.eu.auth0.com/"));
+        assert_eq!(settings.auth0.audience.as_deref(), Some("https://api.example.com"));
         assert_eq!(settings.auth0.algorithms, [jsonwebtoken::Algorithm::RS256]);
         assert_eq!(settings.bind_address(), "127.0.0.1:3000");
         assert_eq!(settings.jwks.ttl.as_secs(), 600);
@@ -52,8 +52,8 @@ fn auth0_variables_configure_the_issuer_audience_and_algorithms() {
     ];
     with_env(&env, |loaded| {
         let settings = loaded.unwrap();
-        assert_eq!(settings.issuer(), "https://login.example.com/");
-        assert_eq!(settings.audience(), "12345");
+        assert_eq!(settings.issuer().as_deref(), Some("https://login.example.com/"));
+        assert_eq!(settings.auth0.audience.as_deref(), Some("12345"));
         assert_eq!(settings.auth0.algorithms, [jsonwebtoken::Algorithm::RS256, jsonwebtoken::Algorithm::PS256]);
         assert_eq!(settings.bind_address(), "0.0.0.0:8080");
         assert_eq!(settings.jwks.ttl.as_secs(), 300);
@@ -64,7 +64,7 @@ fn auth0_variables_configure_the_issuer_audience_and_algorithms() {
 #[test]
 fn the_domain_becomes_an_https_issuer_with_a_trailing_slash() {
     with_env(&[("AUTH0_DOMAIN", "https://tenant.auth0.com/"), ("AUTH0_API_AUDIENCE", "a")], |loaded| {
-        assert_eq!(loaded.unwrap().issuer(), "https://tenant.auth0.com/");
+        assert_eq!(loaded.unwrap().issuer().as_deref(), Some("https://tenant.auth0.com/"));
     });
 }
 
@@ -78,8 +78,52 @@ fn assert_error(env: &[(&str, &str)], expected: &[&str]) {
 }
 
 #[test]
-fn missing_issuer_and_audience_are_reported_together() {
-    assert_error(&[], &["2 problems", "set AUTH0_DOMAIN", "AUTH0_ISSUER", "set AUTH0_API_AUDIENCE"]);
+fn production_reports_a_missing_issuer_and_audience_together() {
+    assert_error(
+        &[("APP_PROFILE", "production")],
+        &[
+            "2 problems",
+            "set AUTH0_DOMAIN",
+            "AUTH0_ISSUER",
+            "the production profile requires one",
+            "set AUTH0_API_AUDIENCE",
+        ],
+    );
+    assert_error(
+        &[("APP_PROFILE", "production"), ("APP_DEV_ISSUER__ENABLED", "true")],
+        &["the development issuer cannot run in the production profile"],
+    );
+}
+
+#[test]
+fn dev_without_an_issuer_uses_the_development_issuer() {
+    with_env(&[], |loaded| {
+        let settings = loaded.unwrap();
+        assert_eq!(settings.profile, "dev");
+        assert_eq!(
+            settings.identity_provider(),
+            IdentityProvider::Development { audience: "https://api.example.com".into() }
+        );
+    });
+    with_env(&[("AUTH0_API_AUDIENCE", "https://mine.example.com")], |loaded| {
+        let audience = "https://mine.example.com".to_owned();
+        assert_eq!(loaded.unwrap().identity_provider(), IdentityProvider::Development { audience });
+    });
+    with_env(&[("APP_DEV_ISSUER__ENABLED", "false")], |loaded| {
+        assert!(loaded.unwrap_err().contains("no issuer is configured: set AUTH0_DOMAIN"));
+    });
+}
+
+#[test]
+fn a_configured_issuer_turns_the_development_issuer_off() {
+    with_env(VALID, |loaded| {
+        let issuer = "https://tenant.eu.auth0.com/".to_owned();
+        let audience = "https://api.example.com".to_owned();
+        assert_eq!(loaded.unwrap().identity_provider(), IdentityProvider::Configured { issuer, audience });
+    });
+    with_env(&[("AUTH0_DOMAIN", "tenant.eu.auth0.com")], |loaded| {
+        assert!(loaded.unwrap_err().contains("auth0.audience (env AUTH0_API_AUDIENCE): is empty"));
+    });
 }
 
 #[test]
@@ -131,12 +175,15 @@ fn unknown_settings_and_profiles_are_refused() {
     let mut env = VALID.to_vec();
     env.push(("APP_PROFILE", "staging"));
     assert_error(&env, &["APP_PROFILE=staging has no file", "use one of dev, production"]);
+    let mut env = VALID.to_vec();
+    env.push(("APP_SURPRISE", "1"));
+    assert_error(&env, &["surprise (env APP_SURPRISE): is not a setting"]);
 }
 
 #[test]
 fn loopback_issuers_may_use_plain_http() {
     with_env(&[("AUTH0_ISSUER", "http://127.0.0.1:4000/"), ("AUTH0_API_AUDIENCE", "a")], |loaded| {
-        assert_eq!(loaded.unwrap().issuer(), "http://127.0.0.1:4000/");
+        assert_eq!(loaded.unwrap().issuer().as_deref(), Some("http://127.0.0.1:4000/"));
     });
 }
 
@@ -153,8 +200,8 @@ fn a_dotenv_file_is_read_without_overriding_the_environment() {
         )?;
         jail.set_env("AUTH0_API_AUDIENCE", "https://env.example.com");
         let (_, settings) = settings::load().unwrap();
-        assert_eq!(settings.issuer(), "https://from-dotenv.auth0.com/");
-        assert_eq!(settings.audience(), "https://env.example.com");
+        assert_eq!(settings.issuer().as_deref(), Some("https://from-dotenv.auth0.com/"));
+        assert_eq!(settings.auth0.audience.as_deref(), Some("https://env.example.com"));
         Ok(())
     });
 }

@@ -42,6 +42,8 @@ fn every_operation_has_an_id_a_tag_a_summary_and_documented_auth_failures() {
             }
         }
     }
+    assert!(spec["paths"].get("/dev/token").is_none(), "the committed spec is the production surface");
+    assert!(!spec.to_string().contains("development"));
     let scoped = &spec["paths"]["/api/private-scoped"]["get"]["responses"]["403"]["description"];
     assert!(scoped.as_str().unwrap().contains("`read:messages`"));
     assert_eq!(spec["components"]["securitySchemes"]["BearerAuth"]["scheme"], "bearer");

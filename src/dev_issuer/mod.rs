@@ -1,0 +1,118 @@
+//! A development issuer inside the service, so it can be tried without an Auth0 tenant.
+//!
+//! It generates an RS256 key at start (kept in memory only), publishes an OpenID discovery
+//! document and a JWKS under `/dev/`, and mints access tokens at `POST /dev/token`. The
+//! verifier fetches those documents over HTTP like any issuer's: nothing in it knows the
+//! issuer is local. It never runs in the `production` profile (see `settings`).
+
+pub mod api;
+
+use aws_lc_rs::{
+    encoding::AsDer,
+    rsa::{KeyPair, KeySize},
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use jsonwebtoken::{
+    Algorithm, EncodingKey, Header,
+    jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
+};
+use serde_json::json;
+
+/// Why the development issuer could not be set up or could not mint a token.
+#[derive(Debug, thiserror::Error)]
+pub enum DevIssuerError {
+    /// Key generation failed.
+    #[error("cannot generate the development signing key")]
+    KeyGeneration,
+    /// jsonwebtoken refused the key or the token.
+    #[error("cannot use the development signing key: {0}")]
+    Jwt(#[from] jsonwebtoken::errors::Error),
+}
+
+/// What a minted token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOrder {
+    /// Subject.
+    pub sub: String,
+    /// Space-separated scopes; also written as the `permissions` array.
+    pub scope: String,
+    /// Lifetime in seconds.
+    pub expires_in: u32,
+}
+
+/// The development issuer's key and documents.
+pub struct DevIssuer {
+    issuer: String,
+    audience: String,
+    kid: String,
+    key: EncodingKey,
+    discovery: String,
+    jwks: String,
+}
+
+impl DevIssuer {
+    /// Longest lifetime of a minted token, in seconds.
+    pub const MAX_EXPIRES_IN: u32 = 86_400;
+
+    /// Generates a fresh RS256 key for the issuer at `issuer` (a URL ending in `/dev/`).
+    pub fn generate(issuer: String, audience: String) -> Result<Self, DevIssuerError> {
+        let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| DevIssuerError::KeyGeneration)?;
+        let pkcs8 = pair.as_der().map_err(|_| DevIssuerError::KeyGeneration)?;
+        let key = EncodingKey::from_rsa_pem(pem("PRIVATE KEY", pkcs8.as_ref()).as_bytes())?;
+        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256)?;
+        let kid = jwk.thumbprint(ThumbprintHash::SHA256)?;
+        jwk.common.key_id = Some(kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        let jwks = serde_json::to_string(&JwkSet { keys: vec![jwk] }).map_err(jsonwebtoken::errors::Error::from)?;
+        let discovery = json!({
+            "issuer": issuer,
+            "jwks_uri": format!("{issuer}.well-known/jwks.json"),
+            "token_endpoint": format!("{issuer}token"),
+            "grant_types_supported": ["client_credentials"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        })
+        .to_string();
+        Ok(DevIssuer { issuer, audience, kid, key, discovery, jwks })
+    }
+
+    /// The issuer URL (`iss` of its tokens).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The OpenID discovery document.
+    pub fn discovery_document(&self) -> &str {
+        &self.discovery
+    }
+
+    /// The JWKS with the public key.
+    pub fn jwks_document(&self) -> &str {
+        &self.jwks
+    }
+
+    /// Signs an access token for the configured audience, issued at Unix time `now`.
+    pub fn mint(&self, order: &TokenOrder, now: i64) -> Result<String, DevIssuerError> {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.kid.clone());
+        let permissions: Vec<&str> = order.scope.split_ascii_whitespace().collect();
+        let claims = json!({
+            "iss": self.issuer,
+            "sub": order.sub,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + i64::from(order.expires_in),
+            "scope": order.scope,
+            "permissions": permissions,
+        });
+        Ok(jsonwebtoken::encode(&header, &claims, &self.key)?)
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let lines: Vec<&str> =
+        body.as_bytes().chunks(64).map(|line| std::str::from_utf8(line).unwrap_or_default()).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
