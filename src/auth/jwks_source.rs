@@ -213,3 +213,41 @@ fn describe(error: &reqwest::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_everywhere_and_http_only_on_loopback() {
+        for allowed in [
+            "https://tenant.auth0.com/.well-known/jwks.json",
+            "http://127.0.0.1:4000/jwks",
+            "http://127.8.0.1/",
+            "http://[::1]:80/",
+            "http://localhost:3000/dev/",
+        ] {
+            assert!(allowed_url(allowed).is_ok(), "{allowed}");
+        }
+        for refused in [
+            "http://tenant.auth0.com/jwks",
+            "http://10.0.0.1/jwks",
+            "ftp://127.0.0.1/jwks",
+            "file:///etc/passwd",
+            "/relative",
+        ] {
+            assert!(allowed_url(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn the_discovery_url_has_no_double_slash() {
+        let expected = "https://tenant.auth0.com/.well-known/openid-configuration";
+        assert_eq!(JwksSource::discovery_url("https://tenant.auth0.com/"), expected);
+        assert_eq!(JwksSource::discovery_url("https://tenant.auth0.com"), expected);
+        assert_eq!(
+            JwksSource::discovery_url("https://login.example.com/realms/acme/"),
+            "https://login.example.com/realms/acme/.well-known/openid-configuration"
+        );
+    }
+}

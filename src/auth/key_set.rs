@@ -153,3 +153,59 @@ fn usable_key(raw: serde_json::Value, algorithms: &[Algorithm]) -> Option<Verify
     }
     Some(VerifyingKey { kid: jwk.common.key_id, family, alg, decoding_key })
 }
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::{EncodingKey, jwk::Jwk};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn rsa_jwk(kid: &str, extra: Value) -> Value {
+        let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/primary.pem")).unwrap();
+        let key = EncodingKey::from_rsa_pem(&pem).unwrap();
+        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap()).unwrap();
+        jwk.as_object_mut().unwrap().remove("alg");
+        jwk["kid"] = json!(kid);
+        jwk.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        jwk
+    }
+
+    #[test]
+    fn only_signature_keys_that_fit_the_allow_list_are_kept() {
+        let document = json!({"keys": [
+            rsa_jwk("sig", json!({"use": "sig"})),
+            rsa_jwk("plain", json!({})),
+            rsa_jwk("enc", json!({"use": "enc"})),
+            rsa_jwk("pinned-rs512", json!({"alg": "RS512"})),
+            rsa_jwk("wrap-only", json!({"key_ops": ["wrapKey"]})),
+            {"kty": "EC", "crv": "P-256", "kid": "ec", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+            {"kty": "oct", "kid": "secret", "k": "c2VjcmV0"},
+            {"kty": "OKP-unknown", "kid": "odd"},
+        ]});
+        let set = KeySet::parse(document.to_string().as_bytes(), &[Algorithm::RS256], 1).unwrap();
+        assert_eq!(set.key_ids(), ["plain", "sig"]);
+        assert_eq!(set.skipped, 6);
+        assert!(matches!(set.find(Some("sig"), Algorithm::RS256), Lookup::Found(_)));
+        assert!(matches!(set.find(Some("enc"), Algorithm::RS256), Lookup::NotFound));
+        assert!(matches!(set.find(None, Algorithm::RS256), Lookup::Ambiguous(2)));
+    }
+
+    #[test]
+    fn a_pinned_alg_must_match_the_token() {
+        let document = json!({"keys": [rsa_jwk("pinned", json!({"alg": "RS256"}))]});
+        let set = KeySet::parse(document.to_string().as_bytes(), &[Algorithm::RS256, Algorithm::PS256], 1).unwrap();
+        let Lookup::Found(key) = set.find(Some("pinned"), Algorithm::RS256) else { panic!("pinned key") };
+        assert!(key.fits(Algorithm::RS256));
+        assert!(!key.fits(Algorithm::PS256));
+        assert!(matches!(set.find(None, Algorithm::RS256), Lookup::Found(_)));
+    }
+
+    #[test]
+    fn a_document_without_usable_keys_is_an_error() {
+        let error =
+            KeySet::parse(br#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#, &[Algorithm::RS256], 1).unwrap_err();
+        assert!(error.contains("no usable signing key"), "{error}");
+        assert!(KeySet::parse(b"<html>", &[Algorithm::RS256], 1).unwrap_err().contains("not a JWKS document"));
+    }
+}

@@ -89,25 +89,15 @@ impl KeyStore {
     /// The key that verifies a token with this `kid` and `alg`.
     pub async fn key_for(self: &Arc<Self>, kid: Option<&str>, alg: Algorithm) -> Result<Arc<VerifyingKey>, AuthError> {
         let set = self.current().await?;
-        match set.find(kid, alg) {
-            Lookup::Found(key) => Ok(key),
-            Lookup::Ambiguous(keys) => Err(TokenRejection::MissingKid { keys }.into()),
-            Lookup::NotFound => {
-                let unknown =
-                    || AuthError::from(TokenRejection::UnknownKid { kid: kid.unwrap_or("(none)").to_owned() });
-                if !self.policy.may_refetch_for_unknown_kid(self.since_last_attempt()) {
-                    return Err(unknown());
-                }
-                match self.refresh(Some(set.generation)).await {
-                    Ok(fresh) => match fresh.find(kid, alg) {
-                        Lookup::Found(key) => Ok(key),
-                        Lookup::Ambiguous(keys) => Err(TokenRejection::MissingKid { keys }.into()),
-                        Lookup::NotFound => Err(unknown()),
-                    },
-                    Err(_) => Err(unknown()),
-                }
-            }
+        if let Some(key) = fitting_key(&set, kid, alg)? {
+            return Ok(key);
         }
+        let unknown = || AuthError::from(TokenRejection::UnknownKid { kid: kid.unwrap_or("(none)").to_owned() });
+        if !self.policy.may_refetch_for_unknown_kid(self.since_last_attempt()) {
+            return Err(unknown());
+        }
+        let fresh = self.refresh(Some(set.generation)).await.map_err(|_| unknown())?;
+        fitting_key(&fresh, kid, alg)?.ok_or_else(unknown)
     }
 
     /// The state of the key set.
@@ -214,5 +204,14 @@ impl KeyStore {
 
     fn status(&self) -> MutexGuard<'_, FetchStatus> {
         self.status.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The key of `set` for `kid` and `alg`; `None` when the set has none.
+fn fitting_key(set: &KeySet, kid: Option<&str>, alg: Algorithm) -> Result<Option<Arc<VerifyingKey>>, AuthError> {
+    match set.find(kid, alg) {
+        Lookup::Found(key) => Ok(Some(key)),
+        Lookup::NotFound => Ok(None),
+        Lookup::Ambiguous(keys) => Err(TokenRejection::MissingKid { keys }.into()),
     }
 }

@@ -24,4 +24,4 @@ pub use key_store::{KeyHealth, KeyStore};
 pub use refresh::RefreshPolicy;
 pub use scheme::BearerAuth;
 pub use scope::{RequiredScope, ScopeDenied};
-pub use verifier::Verifier;
+pub use verifier::{Verifier, unix_now};

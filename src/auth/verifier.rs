@@ -149,7 +149,8 @@ fn rejection_for(kind: &ErrorKind) -> TokenRejection {
     }
 }
 
-fn unix_now() -> i64 {
+/// The current Unix time in seconds.
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))

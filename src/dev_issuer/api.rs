@@ -11,7 +11,7 @@ use poem_openapi::{
 use serde::Deserialize;
 
 use super::{DevIssuer, TokenOrder};
-use crate::auth::ErrorBody;
+use crate::auth::{ErrorBody, unix_now};
 
 /// The tag of the development issuer's operations; a tag of its own keeps it out of the
 /// production spec.
@@ -111,10 +111,7 @@ impl DevTokenApi {
             return bad_request(format!("expires_in must be between 1 and {} seconds", DevIssuer::MAX_EXPIRES_IN));
         }
         let order = TokenOrder { sub: request.sub, scope: request.scope, expires_in: request.expires_in };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or_default());
-        match self.issuer.mint(&order, now) {
+        match self.issuer.mint(&order, unix_now()) {
             Ok(access_token) => TokenAnswer::Ok(Json(TokenResponse {
                 access_token,
                 token_type: "Bearer".to_owned(),

@@ -188,3 +188,12 @@ async fn a_discovery_document_for_another_issuer_is_refused() {
     assert!(readiness["last_fetch_error"].as_str().unwrap().contains("is not the configured issuer"), "{readiness}");
     assert_eq!(issuer.jwks_fetches(), 0);
 }
+
+#[tokio::test]
+async fn a_key_set_over_the_body_cap_is_refused() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.max_body_bytes", 200))).await;
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 503);
+    let readiness: Value = app.get("/readyz").await.json().await.unwrap();
+    assert!(readiness["last_fetch_error"].as_str().unwrap().contains("sent more than 200 bytes"), "{readiness}");
+}
