@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod dev_issuer;
+pub mod metrics;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

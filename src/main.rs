@@ -49,11 +49,14 @@ async fn serve() -> ExitCode {
     tracing::info!(
         %address,
         profile = %settings.profile,
-        issuer = %application.verifier().issuer(),
-        audience = %application.verifier().audience(),
+        issuer = %application.state().verifier.issuer(),
+        audience = %application.state().verifier.audience(),
         "listening on http://{address}/ (Swagger UI at http://{address}/docs)"
     );
-    if application.dev_issuer().is_some() {
+    if let Some(metrics_address) = application.metrics_address() {
+        tracing::info!("metrics on http://{metrics_address}/metrics");
+    }
+    if application.state().dev_issuer.is_some() {
         tracing::warn!("the development issuer is on: tokens from POST /dev/token are accepted");
         println!("{}", dev_banner(address));
     }

@@ -54,6 +54,10 @@ pub struct Settings {
     pub jwks: JwksSettings,
     /// The built-in development issuer.
     pub dev_issuer: DevIssuerSettings,
+    /// Which browser origins may call the API.
+    pub cors: CorsSettings,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSettings,
 }
 
 /// Where and how the HTTP server listens.
@@ -67,6 +71,28 @@ pub struct ServerSettings {
     /// Grace period for in-flight requests at shutdown.
     #[serde(deserialize_with = "duration")]
     pub shutdown_timeout: Duration,
+    /// The URL clients reach the service at (behind a proxy); `http://{host}:{port}` when empty.
+    #[serde(deserialize_with = "optional_text")]
+    pub public_url: Option<String>,
+}
+
+/// Cross-origin access from browsers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Origins allowed to call the API (e.g. `https://app.example.com`); empty: no CORS headers.
+    pub allowed_origins: Vec<String>,
+}
+
+/// The Prometheus metrics endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Serve `/metrics`.
+    pub enabled: bool,
+    /// Serve it on this address instead of the API's listener (e.g. `127.0.0.1:9100`).
+    #[serde(deserialize_with = "optional_text")]
+    pub address: Option<String>,
 }
 
 /// The identity provider and the tokens it issues.
@@ -262,6 +288,31 @@ impl Settings {
         if self.jwks.retry_max < self.jwks.retry_initial {
             problems.push(Problem::new("jwks.retry_max", "must not be below jwks.retry_initial"));
         }
+        for origin in &self.cors.allowed_origins {
+            let valid = Url::parse(origin).is_ok_and(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.has_host()
+                    && url.path() == "/"
+                    && !origin.ends_with('/')
+            });
+            if !valid || origin == "*" {
+                problems.push(Problem::new(
+                    "cors.allowed_origins",
+                    format!("{origin:?} is not an origin like https://app.example.com (scheme and host, no path; no wildcard)"),
+                ));
+            }
+        }
+        if let Some(url) = &self.server.public_url
+            && !Url::parse(url).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
+        {
+            problems.push(Problem::new("server.public_url", format!("{url:?} is not an absolute http(s) URL")));
+        }
+        if let Some(address) = &self.metrics.address
+            && address.parse::<std::net::SocketAddr>().is_err()
+        {
+            problems
+                .push(Problem::new("metrics.address", format!("{address:?} is not an address like 127.0.0.1:9100")));
+        }
         if self.jwks.max_body_bytes == 0 {
             problems.push(Problem::new("jwks.max_body_bytes", "must be above 0"));
         }
@@ -400,19 +451,32 @@ pub fn extract(figment: Figment) -> Result<Settings, SettingsError> {
     let auth0 = section::<Auth0Settings>(&figment, "auth0", &mut problems);
     let jwks = section::<JwksSettings>(&figment, "jwks", &mut problems);
     let dev_issuer = section::<DevIssuerSettings>(&figment, "dev_issuer", &mut problems);
+    let cors = section::<CorsSettings>(&figment, "cors", &mut problems);
+    let metrics = section::<MetricsSettings>(&figment, "metrics", &mut problems);
     let profile = section::<String>(&figment, "profile", &mut problems);
-    let known = ["profile", "log_format", "server", "auth0", "jwks", "dev_issuer"];
+    let known = ["profile", "log_format", "server", "auth0", "jwks", "dev_issuer", "cors", "metrics"];
     for key in figment.extract::<figment::value::Dict>().unwrap_or_default().into_keys() {
         if !known.contains(&key.as_str()) {
             problems.push(Problem::new(key, format!("is not a setting (the settings are {})", known.join(", "))));
         }
     }
-    let (Some(profile), Some(log_format), Some(server), Some(auth0), Some(jwks), Some(dev_issuer), true) =
-        (profile, log_format, server, auth0, jwks, dev_issuer, problems.is_empty())
+    let (
+        Some(profile),
+        Some(log_format),
+        Some(server),
+        Some(auth0),
+        Some(jwks),
+        Some(dev_issuer),
+        Some(cors),
+        Some(metrics),
+    ) = (profile, log_format, server, auth0, jwks, dev_issuer, cors, metrics)
     else {
         return Err(SettingsError { problems });
     };
-    let settings = Settings { profile, log_format, server, auth0, jwks, dev_issuer };
+    if !problems.is_empty() {
+        return Err(SettingsError { problems });
+    }
+    let settings = Settings { profile, log_format, server, auth0, jwks, dev_issuer, cors, metrics };
     settings.validate().map_err(|problems| SettingsError { problems })?;
     Ok(settings)
 }

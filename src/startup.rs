@@ -10,16 +10,21 @@ use std::{
 use poem::{
     EndpointExt, Route, Server,
     endpoint::BoxEndpoint,
+    get,
+    http::{Method, header},
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+    middleware::Cors,
 };
 use poem_openapi::{OpenApi, OpenApiService};
+use tokio::sync::watch;
 
 use crate::{
     api,
-    auth::{BearerChallenge, FetchError, Verifier},
+    auth::{BearerChallenge, FetchError, RESOURCE_METADATA_PATH, ResourceMetadata, Verifier, serve_resource_metadata},
     dev_issuer::{DevIssuer, DevIssuerError, api::DevTokenApi},
+    metrics::{Metrics, metrics_endpoint},
     settings::{IdentityProvider, Settings},
-    telemetry::RequestTrace,
+    telemetry::{REQUEST_ID_HEADER, RequestTrace},
 };
 
 /// Why the application could not start.
@@ -41,12 +46,28 @@ pub enum StartupError {
     DevIssuer(#[from] DevIssuerError),
 }
 
+/// Everything the routes are built from.
+pub struct AppState {
+    /// Verifies bearer tokens.
+    pub verifier: Arc<Verifier>,
+    /// The development issuer, when it runs.
+    pub dev_issuer: Option<Arc<DevIssuer>>,
+    /// Request, token and key metrics.
+    pub metrics: Arc<Metrics>,
+    /// Whether `/metrics` is served by the API's listener.
+    pub metrics_on_api: bool,
+    /// The URL clients reach the service at, without a trailing slash.
+    pub public_url: String,
+    /// Browser origins allowed by CORS; empty: no CORS.
+    pub cors_origins: Vec<String>,
+}
+
 /// A bound, ready-to-run service.
 pub struct Application {
     acceptor: TcpAcceptor,
     address: SocketAddr,
-    verifier: Arc<Verifier>,
-    dev_issuer: Option<Arc<DevIssuer>>,
+    metrics_listener: Option<(TcpAcceptor, SocketAddr)>,
+    state: AppState,
     shutdown_timeout: Duration,
 }
 
@@ -54,14 +75,11 @@ impl Application {
     /// Binds the listener (port 0 picks a free port), then sets up the verifier for the
     /// configured issuer or, without one, the development issuer served at `/dev/`.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        let bind_address = settings.bind_address();
-        let bind_error = |source| StartupError::Bind { address: bind_address.clone(), source };
-        let acceptor = TcpListener::bind(bind_address.clone()).into_acceptor().await.map_err(bind_error)?;
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|addr| addr.as_socket_addr().copied())
-            .ok_or_else(|| bind_error(std::io::Error::other("no local address")))?;
+        let (acceptor, address) = bind(&settings.bind_address()).await?;
+        let metrics_listener = match (&settings.metrics.address, settings.metrics.enabled) {
+            (Some(metrics_address), true) => Some(bind(metrics_address).await?),
+            _ => None,
+        };
         let (issuer, audience, dev_issuer) = match settings.identity_provider() {
             IdentityProvider::Configured { issuer, audience } => (issuer, audience, None),
             IdentityProvider::Development { audience } => {
@@ -70,8 +88,27 @@ impl Application {
                 (issuer, audience, Some(Arc::new(dev_issuer)))
             }
         };
-        let verifier = Arc::new(Verifier::new(issuer, audience, settings)?);
-        Ok(Application { acceptor, address, verifier, dev_issuer, shutdown_timeout: settings.server.shutdown_timeout })
+        let metrics = Arc::new(Metrics::new());
+        let verifier = Arc::new(Verifier::new(issuer, audience, settings, Arc::clone(&metrics))?);
+        let public_url = match &settings.server.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", reachable(address)),
+        };
+        let state = AppState {
+            verifier,
+            dev_issuer,
+            metrics,
+            metrics_on_api: settings.metrics.enabled && settings.metrics.address.is_none(),
+            public_url,
+            cors_origins: settings.cors.allowed_origins.clone(),
+        };
+        Ok(Application {
+            acceptor,
+            address,
+            metrics_listener,
+            state,
+            shutdown_timeout: settings.server.shutdown_timeout,
+        })
     }
 
     /// The address the service listens on.
@@ -79,30 +116,63 @@ impl Application {
         self.address
     }
 
-    /// The token verifier the routes use.
-    pub fn verifier(&self) -> &Arc<Verifier> {
-        &self.verifier
+    /// The address `/metrics` is served on when it has a listener of its own.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(_, address)| *address)
     }
 
-    /// The development issuer, when it runs.
-    pub fn dev_issuer(&self) -> Option<&Arc<DevIssuer>> {
-        self.dev_issuer.as_ref()
+    /// What the routes are built from.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     /// The signing keys are fetched in the background; the server does not wait for them.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        let keys = Arc::clone(self.verifier.key_store());
+        let keys = Arc::clone(self.state.verifier.key_store());
         tokio::spawn(async move { keys.warm_up().await });
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(routes(self.verifier, self.dev_issuer), shutdown, Some(self.shutdown_timeout))
-            .await
+        let (stop, stopped) = watch::channel(false);
+        let stopping = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
+        let grace = Some(self.shutdown_timeout);
+        let metrics_server = self.metrics_listener.map(|(acceptor, _)| {
+            let routes = Route::new()
+                .nest("/metrics", metrics_routes(&self.state))
+                .with(RequestTrace::new(Arc::clone(&self.state.metrics)));
+            tokio::spawn(Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(routes, stopping(), grace))
+        });
+        let api_server =
+            Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(routes(&self.state), stopping(), grace);
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        let (result, ()) = tokio::join!(api_server, signal);
+        if let Some(metrics_server) = metrics_server {
+            metrics_server.await.map_err(std::io::Error::other)??;
+        }
+        result
     }
 
     /// Serves until SIGINT or SIGTERM.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
+}
+
+async fn bind(address: &str) -> Result<(TcpAcceptor, SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind { address: address.to_owned(), source };
+    let acceptor = TcpListener::bind(address.to_owned()).into_acceptor().await.map_err(bind_error)?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|addr| addr.as_socket_addr().copied())
+        .ok_or_else(|| bind_error(std::io::Error::other("no local address")))?;
+    Ok((acceptor, local))
 }
 
 /// Where the service can reach itself: the bound address, with a wildcard IP made loopback.
@@ -115,25 +185,54 @@ fn reachable(address: SocketAddr) -> SocketAddr {
 }
 
 /// Every route of the service, with its middleware; the development issuer's when it runs.
-pub fn routes(verifier: Arc<Verifier>, dev_issuer: Option<Arc<DevIssuer>>) -> BoxEndpoint<'static> {
-    let routes = match dev_issuer {
-        None => mount(api::service()).boxed(),
+pub fn routes(state: &AppState) -> BoxEndpoint<'static> {
+    let challenge = BearerChallenge::new(&format!("{}{RESOURCE_METADATA_PATH}", state.public_url));
+    let mut routes = match &state.dev_issuer {
+        None => mount(api::service(), challenge),
         Some(issuer) => {
-            let apis = (api::MessagesApi, api::HealthApi, DevTokenApi::new(issuer.clone()));
-            crate::dev_issuer::api::with_documents(mount(api::describe(apis)), issuer).boxed()
+            let apis = (api::MessagesApi, api::HealthApi, DevTokenApi::new(Arc::clone(issuer)));
+            crate::dev_issuer::api::with_documents(mount(api::describe(apis), challenge), Arc::clone(issuer))
         }
     };
-    routes.data(verifier).with(RequestTrace).boxed()
+    let verifier = &state.verifier;
+    let metadata = Arc::new(ResourceMetadata::new(verifier.audience(), verifier.issuer(), api::SCOPES));
+    routes = routes.at(RESOURCE_METADATA_PATH, get(serve_resource_metadata).data(metadata));
+    if state.metrics_on_api {
+        routes = routes.nest("/metrics", metrics_routes(state));
+    }
+    let routes = routes.data(Arc::clone(verifier));
+    let trace = RequestTrace::new(Arc::clone(&state.metrics));
+    if state.cors_origins.is_empty() {
+        routes.with(trace).boxed()
+    } else {
+        routes.with(cors(&state.cors_origins)).with(trace).boxed()
+    }
+}
+
+/// `/metrics`.
+fn metrics_routes(state: &AppState) -> Route {
+    Route::new().at("/", get(metrics_endpoint).data(Arc::clone(&state.metrics)).data(Arc::clone(&state.verifier)))
+}
+
+/// Exactly these origins may call the API from a browser, with a bearer token.
+fn cors(origins: &[String]) -> Cors {
+    Cors::new()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
+        .expose_header(REQUEST_ID_HEADER)
+        .max_age(600)
 }
 
 /// The operations, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/docs`).
-fn mount<T: OpenApi + 'static>(service: OpenApiService<T, ()>) -> Route {
+fn mount<T: OpenApi + 'static>(service: OpenApiService<T, ()>, challenge: BearerChallenge) -> Route {
     let docs = api::docs::swagger_ui(&service.swagger_ui_html());
     Route::new()
         .at("/openapi.json", service.spec_endpoint())
         .at("/openapi.yaml", service.spec_endpoint_yaml())
         .nest("/docs", docs)
-        .nest("/", service.with(BearerChallenge))
+        .nest("/", service.with(challenge))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (what containers and systemd send).

@@ -1,12 +1,13 @@
-//! Logging: the subscriber, and one span per request with its id, status and latency.
+//! Logging: the subscriber, and one span per request with its id, status and latency, which
+//! also feeds the request metrics.
 
-use std::{io::IsTerminal, time::Instant};
+use std::{io::IsTerminal, sync::Arc, time::Instant};
 
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderValue};
 use tracing::Instrument;
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::settings::LogFormat;
+use crate::{auth::Refusal, metrics::Metrics, settings::LogFormat};
 
 /// The header carrying the request id, in both directions.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -23,21 +24,32 @@ pub fn init(format: LogFormat) {
 }
 
 /// Middleware: a `request` span (method, path, request id), a log line with status and latency,
-/// and the request id echoed in `x-request-id` on every response, errors included.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RequestTrace;
+/// refusals logged with their reason (never the token), request metrics, and the request id
+/// echoed in `x-request-id` on every response, errors included.
+#[derive(Clone)]
+pub struct RequestTrace {
+    metrics: Arc<Metrics>,
+}
+
+impl RequestTrace {
+    /// Records requests into `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        RequestTrace { metrics }
+    }
+}
 
 impl<E: Endpoint> Middleware<E> for RequestTrace {
     type Output = RequestTraceEndpoint<E>;
 
     fn transform(&self, inner: E) -> Self::Output {
-        RequestTraceEndpoint { inner }
+        RequestTraceEndpoint { inner, metrics: Arc::clone(&self.metrics) }
     }
 }
 
 /// The endpoint produced by [`RequestTrace`].
 pub struct RequestTraceEndpoint<E> {
     inner: E,
+    metrics: Arc<Metrics>,
 }
 
 impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
@@ -52,10 +64,11 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
             .unwrap_or_else(|| {
                 HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value")
             });
+        let path = req.uri().path().to_owned();
         let span = tracing::info_span!(
             "request",
             method = %req.method(),
-            path = %req.uri().path(),
+            %path,
             request_id = %request_id.to_str().unwrap_or_default(),
         );
         let started = Instant::now();
@@ -63,13 +76,16 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
             Ok(response) => response.into_response(),
             Err(error) => error.into_response(),
         };
+        let elapsed = started.elapsed();
+        let status = response.status().as_u16();
         span.in_scope(|| {
-            tracing::info!(
-                status = response.status().as_u16(),
-                latency_us = started.elapsed().as_micros() as u64,
-                "response"
-            );
+            if let Some(Refusal(refusal)) = response.extensions().get::<Refusal>() {
+                self.metrics.observe_rejection(refusal.reason());
+                tracing::info!(reason = refusal.reason().as_str(), description = %refusal, "request refused");
+            }
+            tracing::info!(status, latency_us = elapsed.as_micros() as u64, "response");
         });
+        self.metrics.observe_request(&path, status, elapsed);
         response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
         Ok(response)
     }

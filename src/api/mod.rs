@@ -19,6 +19,9 @@ pub enum ApiTags {
     Health,
 }
 
+/// Every scope an operation requires, for the resource metadata.
+pub const SCOPES: &[&str] = &[<ReadMessages as crate::auth::RequiredScope>::SCOPE];
+
 /// The operations every deployment has.
 pub type Apis = (MessagesApi, HealthApi);
 

@@ -1,43 +1,81 @@
-//! Answers requests whose credentials poem-openapi could not extract (no `Authorization`
-//! header, another scheme, or `Bearer` without a token) the way RFC 6750 says.
+//! Finishes the RFC 6750 answers of protected operations:
 //!
-//! poem-openapi rejects those before the `BearerAuth` checker runs, with a plain
-//! `AuthorizationError`; this middleware turns that into the matching [`AuthError`].
+//! - requests whose credentials poem-openapi could not extract (no `Authorization` header,
+//!   another scheme, or `Bearer` without a token) are rejected by poem-openapi before the
+//!   `BearerAuth` checker runs, with a plain `AuthorizationError`; this turns that into the
+//!   matching [`AuthError`];
+//! - every authentication failure is rendered from its [`AuthError`], and every 401 challenge
+//!   gets `resource_metadata`, the URL of the RFC 9728 metadata.
 
-use poem::{Endpoint, Middleware, Request, Result, http::header};
+use std::sync::Arc;
+
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    error::ResponseError,
+    http::{HeaderValue, StatusCode, header},
+};
 use poem_openapi::error::AuthorizationError;
 
 use super::error::{AuthError, InvalidRequest};
 
-/// Middleware giving credential-less requests to protected operations an RFC 6750 answer.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct BearerChallenge;
+/// Middleware completing the bearer challenges of the endpoint it wraps.
+#[derive(Debug, Clone)]
+pub struct BearerChallenge {
+    resource_metadata: Arc<str>,
+}
+
+impl BearerChallenge {
+    /// Challenges that point at the resource metadata served at `resource_metadata_url`.
+    pub fn new(resource_metadata_url: &str) -> Self {
+        BearerChallenge { resource_metadata: resource_metadata_url.into() }
+    }
+}
 
 impl<E: Endpoint> Middleware<E> for BearerChallenge {
     type Output = BearerChallengeEndpoint<E>;
 
     fn transform(&self, inner: E) -> Self::Output {
-        BearerChallengeEndpoint { inner }
+        BearerChallengeEndpoint { inner, resource_metadata: Arc::clone(&self.resource_metadata) }
     }
 }
 
 /// The endpoint produced by [`BearerChallenge`].
 pub struct BearerChallengeEndpoint<E> {
     inner: E,
+    resource_metadata: Arc<str>,
 }
 
 impl<E: Endpoint> Endpoint for BearerChallengeEndpoint<E> {
-    type Output = E::Output;
+    type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
+    async fn call(&self, req: Request) -> Result<Response> {
         let authorization = req.headers().get(header::AUTHORIZATION).cloned();
-        match self.inner.call(req).await {
+        let mut response = match self.inner.call(req).await {
+            Ok(response) => response.into_response(),
             Err(error) if error.is::<AuthorizationError>() => {
-                let refusal = refusal_for(authorization.as_ref().map(|value| value.as_bytes()));
-                tracing::info!(reason = refusal.reason(), description = %refusal, "request refused");
-                Err(refusal.into())
+                refusal_for(authorization.as_ref().map(HeaderValue::as_bytes)).as_response()
             }
-            other => other,
+            Err(error) => match error.downcast_ref::<AuthError>() {
+                // Rendered here rather than by poem::Error, which would drop the `Refusal` extension.
+                Some(refusal) => refusal.as_response(),
+                None => error.into_response(),
+            },
+        };
+        if response.status() == StatusCode::UNAUTHORIZED {
+            self.link_resource_metadata(&mut response);
+        }
+        Ok(response)
+    }
+}
+
+impl<E> BearerChallengeEndpoint<E> {
+    fn link_resource_metadata(&self, response: &mut Response) {
+        let Some(challenge) = response.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()) else {
+            return;
+        };
+        let linked = format!("{challenge}, resource_metadata=\"{}\"", self.resource_metadata);
+        if let Ok(value) = HeaderValue::from_str(&linked) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
     }
 }

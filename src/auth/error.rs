@@ -129,19 +129,72 @@ pub enum TokenRejection {
     },
 }
 
-impl TokenRejection {
-    /// A short, closed-set label for logs and metrics.
-    pub fn reason(&self) -> &'static str {
+/// Why a request was refused, as a closed set of labels for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectionReason {
+    /// No bearer token.
+    MissingToken,
+    /// Malformed credentials or token.
+    Malformed,
+    /// `alg` refused, or a `crit` header.
+    AlgNotAllowed,
+    /// `kid` not in the key set (or no `kid` with several keys).
+    UnknownKid,
+    /// The signature does not verify with the key.
+    BadSignature,
+    /// `exp` passed.
+    Expired,
+    /// `nbf` ahead.
+    NotYetValid,
+    /// `iss`, `aud` or `exp` missing.
+    MissingClaim,
+    /// `aud` does not contain this API.
+    BadAudience,
+    /// `iss` is not the issuer.
+    BadIssuer,
+    /// A required scope is missing.
+    InsufficientScope,
+    /// No usable signing keys.
+    KeysUnavailable,
+}
+
+impl RejectionReason {
+    /// The label, e.g. `bad_audience`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            TokenRejection::TooLong { .. } | TokenRejection::NotAJwt | TokenRejection::Malformed(_) => "malformed",
-            TokenRejection::AlgorithmNotAllowed { .. } | TokenRejection::CriticalHeader => "alg_not_allowed",
-            TokenRejection::MissingKid { .. } | TokenRejection::UnknownKid { .. } => "unknown_kid",
-            TokenRejection::KeyAlgorithmMismatch { .. } | TokenRejection::BadSignature => "bad_signature",
-            TokenRejection::Expired { .. } => "expired",
-            TokenRejection::NotYetValid { .. } => "not_yet_valid",
-            TokenRejection::MissingClaim(_) => "missing_claim",
-            TokenRejection::BadAudience { .. } => "bad_audience",
-            TokenRejection::BadIssuer { .. } => "bad_issuer",
+            RejectionReason::MissingToken => "missing_token",
+            RejectionReason::Malformed => "malformed",
+            RejectionReason::AlgNotAllowed => "alg_not_allowed",
+            RejectionReason::UnknownKid => "unknown_kid",
+            RejectionReason::BadSignature => "bad_signature",
+            RejectionReason::Expired => "expired",
+            RejectionReason::NotYetValid => "not_yet_valid",
+            RejectionReason::MissingClaim => "missing_claim",
+            RejectionReason::BadAudience => "bad_audience",
+            RejectionReason::BadIssuer => "bad_issuer",
+            RejectionReason::InsufficientScope => "insufficient_scope",
+            RejectionReason::KeysUnavailable => "keys_unavailable",
+        }
+    }
+}
+
+impl TokenRejection {
+    /// Why, as a label.
+    pub fn reason(&self) -> RejectionReason {
+        match self {
+            TokenRejection::TooLong { .. } | TokenRejection::NotAJwt | TokenRejection::Malformed(_) => {
+                RejectionReason::Malformed
+            }
+            TokenRejection::AlgorithmNotAllowed { .. } | TokenRejection::CriticalHeader => {
+                RejectionReason::AlgNotAllowed
+            }
+            TokenRejection::MissingKid { .. } | TokenRejection::UnknownKid { .. } => RejectionReason::UnknownKid,
+            TokenRejection::KeyAlgorithmMismatch { .. } | TokenRejection::BadSignature => RejectionReason::BadSignature,
+            TokenRejection::Expired { .. } => RejectionReason::Expired,
+            TokenRejection::NotYetValid { .. } => RejectionReason::NotYetValid,
+            TokenRejection::MissingClaim(_) => RejectionReason::MissingClaim,
+            TokenRejection::BadAudience { .. } => RejectionReason::BadAudience,
+            TokenRejection::BadIssuer { .. } => RejectionReason::BadIssuer,
         }
     }
 }
@@ -151,6 +204,11 @@ impl From<TokenRejection> for AuthError {
         AuthError::InvalidToken(rejection)
     }
 }
+
+/// Attached to the response of every refused request, so telemetry logs and counts refusals in
+/// one place.
+#[derive(Debug, Clone)]
+pub struct Refusal(pub AuthError);
 
 /// The JSON body of every authentication or authorization failure.
 #[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize, serde::Deserialize)]
@@ -174,14 +232,14 @@ impl AuthError {
         }
     }
 
-    /// A short, closed-set label for logs and metrics.
-    pub fn reason(&self) -> &'static str {
+    /// Why, as a label.
+    pub fn reason(&self) -> RejectionReason {
         match self {
-            AuthError::MissingCredentials => "missing_token",
-            AuthError::InvalidRequest(_) => "malformed",
+            AuthError::MissingCredentials => RejectionReason::MissingToken,
+            AuthError::InvalidRequest(_) => RejectionReason::Malformed,
             AuthError::InvalidToken(rejection) => rejection.reason(),
-            AuthError::InsufficientScope { .. } => "insufficient_scope",
-            AuthError::KeysUnavailable { .. } => "keys_unavailable",
+            AuthError::InsufficientScope { .. } => RejectionReason::InsufficientScope,
+            AuthError::KeysUnavailable { .. } => RejectionReason::KeysUnavailable,
         }
     }
 
@@ -229,7 +287,7 @@ impl ResponseError for AuthError {
         if let AuthError::KeysUnavailable { retry_after } = self {
             response = response.header(header::RETRY_AFTER, retry_after.as_secs().max(1).to_string());
         }
-        response.body(body)
+        response.extension(Refusal(self.clone())).body(body)
     }
 }
 

@@ -23,6 +23,7 @@ use super::{
     key_set::{KeySet, Lookup, VerifyingKey},
     refresh::RefreshPolicy,
 };
+use crate::metrics::{FetchOutcome, Metrics};
 
 /// What the store knows about its fetches.
 #[derive(Debug, Default)]
@@ -62,11 +63,12 @@ pub struct KeyStore {
     fetch_lock: tokio::sync::Mutex<()>,
     status: Mutex<FetchStatus>,
     refreshing: AtomicBool,
+    metrics: Arc<Metrics>,
 }
 
 impl KeyStore {
     /// A store that fetches from `source` the keys fitting `algorithms`, as `policy` says.
-    pub fn new(source: JwksSource, algorithms: Vec<Algorithm>, policy: RefreshPolicy) -> Self {
+    pub fn new(source: JwksSource, algorithms: Vec<Algorithm>, policy: RefreshPolicy, metrics: Arc<Metrics>) -> Self {
         let cache = Cache::builder().max_capacity(1).time_to_live(policy.max_age()).build();
         KeyStore {
             source,
@@ -76,6 +78,7 @@ impl KeyStore {
             fetch_lock: tokio::sync::Mutex::new(()),
             status: Mutex::new(FetchStatus::default()),
             refreshing: AtomicBool::new(false),
+            metrics,
         }
     }
 
@@ -162,6 +165,7 @@ impl KeyStore {
             Ok(Err(error)) => Err(error.to_string()),
             Err(_) => Err(FetchError::Timeout(self.policy.fetch_timeout).to_string()),
         };
+        self.metrics.observe_key_fetch(if outcome.is_ok() { FetchOutcome::Success } else { FetchOutcome::Failure });
         match outcome {
             Ok(set) => {
                 let set = Arc::new(set);

@@ -29,8 +29,5 @@ async fn verify_bearer(req: &Request, bearer: Bearer) -> poem::Result<Claims> {
         },
         _ => Err(AuthError::InvalidRequest(InvalidRequest::MultipleAuthorizationHeaders)),
     };
-    result.map_err(|error| {
-        tracing::info!(reason = error.reason(), description = %error, "request refused");
-        error.into()
-    })
+    result.map_err(poem::Error::from)
 }

@@ -45,9 +45,7 @@ impl<S: RequiredScope> ScopeDenied<S> {
         if claims.scopes().contains(S::SCOPE) {
             Ok(claims)
         } else {
-            let error = AuthError::InsufficientScope { scope: S::SCOPE };
-            tracing::info!(reason = error.reason(), description = %error, "request refused");
-            Err(ScopeDenied { error, scope: PhantomData })
+            Err(ScopeDenied { error: AuthError::InsufficientScope { scope: S::SCOPE }, scope: PhantomData })
         }
     }
 }

@@ -17,7 +17,7 @@ use super::{
     key_store::KeyStore,
     refresh::RefreshPolicy,
 };
-use crate::settings::Settings;
+use crate::{metrics::Metrics, settings::Settings};
 
 /// Verifies access tokens of one issuer for one audience.
 pub struct Verifier {
@@ -27,6 +27,7 @@ pub struct Verifier {
     accepted: String,
     signature_only: HashMap<Algorithm, Validation>,
     max_token_bytes: usize,
+    metrics: Arc<Metrics>,
 }
 
 /// The part of the JOSE header this service reads.
@@ -41,7 +42,12 @@ struct TokenHeader {
 
 impl Verifier {
     /// A verifier for tokens of `issuer` for `audience`, fetching keys and checking as `settings` say.
-    pub fn new(issuer: String, audience: String, settings: &Settings) -> Result<Self, FetchError> {
+    pub fn new(
+        issuer: String,
+        audience: String,
+        settings: &Settings,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, FetchError> {
         let limits = FetchLimits {
             connect_timeout: settings.jwks.connect_timeout,
             timeout: settings.jwks.timeout,
@@ -49,7 +55,8 @@ impl Verifier {
         };
         let source = JwksSource::new(issuer.clone(), settings.auth0.jwks_url.as_deref(), &limits)?;
         let algorithms = settings.auth0.algorithms.clone();
-        let keys = Arc::new(KeyStore::new(source, algorithms.clone(), RefreshPolicy::from_settings(&settings.jwks)));
+        let policy = RefreshPolicy::from_settings(&settings.jwks);
+        let keys = Arc::new(KeyStore::new(source, algorithms.clone(), policy, Arc::clone(&metrics)));
         let rules = ClaimRules { issuer, audience, leeway: settings.auth0.leeway };
         // jsonwebtoken checks the signature; the claims are checked by `ClaimRules`.
         let signature_only = algorithms
@@ -70,6 +77,7 @@ impl Verifier {
             accepted,
             signature_only,
             max_token_bytes: settings.auth0.max_token_bytes,
+            metrics,
         })
     }
 
@@ -109,6 +117,7 @@ impl Verifier {
             .map_err(|error| rejection_for(error.kind()))?
             .claims;
         self.rules.check(&claims, unix_now())?;
+        self.metrics.observe_verified();
         Ok(claims)
     }
 

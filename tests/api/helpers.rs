@@ -218,6 +218,7 @@ pub fn base_settings() -> Figment {
 /// The real service, on an ephemeral port, trusting `issuer`.
 pub struct TestApp {
     pub address: SocketAddr,
+    pub metrics_address: Option<SocketAddr>,
     pub client: reqwest::Client,
     _stop: oneshot::Sender<()>,
 }
@@ -236,10 +237,11 @@ impl TestApp {
         let settings: Settings = settings::extract(adjust(figment)).expect("valid test settings");
         let application = Application::build(&settings).await.expect("build application");
         let address = application.address();
+        let metrics_address = application.metrics_address();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(application.run_until(async { stopped.await.ok().unwrap_or_default() }));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-        TestApp { address, client, _stop: stop }
+        TestApp { address, metrics_address, client, _stop: stop }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -290,6 +292,10 @@ impl Answer {
         let challenge = self.challenge.as_deref().expect("WWW-Authenticate");
         assert!(challenge.starts_with("Bearer error=\"invalid_token\", error_description=\""), "{challenge}");
         assert!(challenge.contains(reason), "{challenge:?} should contain {reason:?}");
+        assert!(
+            challenge.ends_with("/.well-known/oauth-protected-resource\""),
+            "{challenge:?} links the resource metadata"
+        );
     }
 }
 

@@ -5,6 +5,7 @@ mod binary;
 mod docs;
 mod helpers;
 mod key_store;
+mod operators;
 mod readme;
 mod routes;
 mod settings;

@@ -24,7 +24,8 @@ async fn private_without_credentials_gets_the_bare_challenge() {
         }
         let got = answer(request.send().await.unwrap()).await;
         assert_eq!(got.status, 401);
-        assert_eq!(got.challenge.as_deref(), Some("Bearer realm=\"protected-api\""));
+        let metadata = app.url("/.well-known/oauth-protected-resource");
+        assert_eq!(got.challenge, Some(format!("Bearer realm=\"protected-api\", resource_metadata=\"{metadata}\"")));
         assert_eq!(got.body["error"], "unauthorized");
     }
 }

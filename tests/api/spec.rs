@@ -49,3 +49,13 @@ fn every_operation_has_an_id_a_tag_a_summary_and_documented_auth_failures() {
     assert_eq!(spec["components"]["securitySchemes"]["BearerAuth"]["scheme"], "bearer");
     assert_eq!(spec["components"]["securitySchemes"]["BearerAuth"]["bearerFormat"], "JWT");
 }
+
+#[test]
+fn every_route_has_its_own_metrics_label() {
+    let spec: serde_json::Value = serde_json::from_str(&protected_api::api::service().spec()).unwrap();
+    for path in spec["paths"].as_object().unwrap().keys().map(String::as_str).chain(["/dev/token"]) {
+        assert_eq!(protected_api::metrics::route_label(path), path);
+    }
+    assert_eq!(protected_api::metrics::route_label("/api/private/"), "/api/private");
+    assert_eq!(protected_api::metrics::route_label("/api/private/../x"), "unmatched");
+}

@@ -1,0 +1,174 @@
+//! Prometheus metrics: requests, latency, token rejections by reason, verified tokens, key fetches
+//! and key set age, rendered in the Prometheus text format by prometheus-client.
+
+use std::{fmt::Write as _, sync::Arc, time::Duration};
+
+use poem::{Response, handler, web::Data};
+use prometheus_client::{
+    encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder, text::encode},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+
+use crate::auth::{RejectionReason, Verifier};
+
+/// Every route the service has, as the `route` label; anything else is `unmatched`.
+const ROUTES: &[&str] = &[
+    "/api/public",
+    "/api/private",
+    "/api/private-scoped",
+    "/healthz",
+    "/readyz",
+    "/docs",
+    "/openapi.json",
+    "/openapi.yaml",
+    "/metrics",
+    "/.well-known/oauth-protected-resource",
+    "/dev/token",
+    "/dev/.well-known/openid-configuration",
+    "/dev/.well-known/jwks.json",
+];
+
+/// The `route` label of a request path.
+pub fn route_label(path: &str) -> &'static str {
+    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    ROUTES.iter().find(|route| **route == path).copied().unwrap_or("unmatched")
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: RejectionReason,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: FetchOutcome,
+}
+
+/// How a key set fetch ended.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// A usable key set was fetched.
+    Success,
+    /// The fetch failed (network, status, body, timeout, no usable key).
+    Failure,
+}
+
+impl EncodeLabelValue for FetchOutcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            FetchOutcome::Success => "success",
+            FetchOutcome::Failure => "failure",
+        })
+    }
+}
+
+impl EncodeLabelValue for RejectionReason {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
+}
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    rejections: Family<ReasonLabels, Counter>,
+    verified: Counter,
+    key_fetches: Family<OutcomeLabels, Counter>,
+    key_set_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let rejections = Family::<ReasonLabels, Counter>::default();
+        let verified = Counter::default();
+        let key_fetches = Family::<OutcomeLabels, Counter>::default();
+        let key_set_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
+        registry.register(
+            "auth_rejections",
+            "Requests refused by the bearer token checks, by reason",
+            rejections.clone(),
+        );
+        registry.register("auth_verified_tokens", "Access tokens verified successfully", verified.clone());
+        registry.register("jwks_fetches", "Signing key set fetches by outcome", key_fetches.clone());
+        registry.register(
+            "jwks_key_set_age_seconds",
+            "Age of the cached signing key set (-1: none)",
+            key_set_age.clone(),
+        );
+        Metrics { registry, requests, latency, rejections, verified, key_fetches, key_set_age }
+    }
+
+    /// Records one answered request.
+    pub fn observe_request(&self, path: &str, status: u16, elapsed: Duration) {
+        let route = route_label(path);
+        self.requests.get_or_create(&RequestLabels { route, status }).inc();
+        self.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
+    }
+
+    /// Records a refused request.
+    pub fn observe_rejection(&self, reason: RejectionReason) {
+        self.rejections.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    /// Records a verified token.
+    pub fn observe_verified(&self) {
+        self.verified.inc();
+    }
+
+    /// Records a key set fetch.
+    pub fn observe_key_fetch(&self, outcome: FetchOutcome) {
+        self.key_fetches.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    /// The metrics in the Prometheus text format, with the key set age as of now.
+    pub fn render(&self, key_set_age: Option<Duration>) -> String {
+        self.key_set_age.set(key_set_age.map_or(-1.0, |age| age.as_secs_f64()));
+        let mut text = String::new();
+        encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+}
+
+/// `GET /metrics`.
+#[handler]
+pub async fn metrics_endpoint(metrics: Data<&Arc<Metrics>>, verifier: Data<&Arc<Verifier>>) -> Response {
+    let age = verifier.key_store().health().await.age;
+    Response::builder()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(metrics.render(age))
+}
