@@ -20,12 +20,13 @@ pub struct Message {
     pub message: String,
 }
 
-/// A message for the holder of a valid access token, with the token's claims.
+/// A message for the holder of a valid access token, with the token's claims in `data`.
 #[derive(Debug, Clone, Object)]
 pub struct AccessGranted {
     /// The message.
     pub message: String,
-    /// The claims of the access token.
+    // No doc comment: one would wrap the `Claims` reference in `allOf`, and generators would
+    // then emit a second, anonymous claims model.
     pub data: Claims,
 }
 

@@ -2,6 +2,8 @@
 //! 127.0.0.1, real HTTP between them.
 
 mod binary;
+mod browser;
+mod client;
 mod docs;
 mod helpers;
 mod key_store;

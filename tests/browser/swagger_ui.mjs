@@ -1,0 +1,98 @@
+// Drives Swagger UI the way a person does: Authorize with a development token, Try it out,
+// Execute; then a token without read:messages on the scoped route; then a reload, after which
+// the authorization must still be there. Ends with a screenshot.
+//
+// usage: node swagger_ui.mjs <service base URL> <screenshot path>
+// env:   CHROMIUM (default /usr/bin/chromium)
+
+import { chromium } from "playwright-core";
+
+const [base, screenshot] = process.argv.slice(2);
+if (!base || !screenshot) {
+  console.error("usage: node swagger_ui.mjs <service base URL> <screenshot path>");
+  process.exit(2);
+}
+
+async function devToken(scope) {
+  const response = await fetch(`${base}/dev/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ scope }),
+  });
+  if (!response.ok) throw new Error(`POST /dev/token answered ${response.status}`);
+  return (await response.json()).access_token;
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+  console.log(`ok - ${message}`);
+}
+
+async function authorize(page, token) {
+  await page.locator("button.authorize").first().click();
+  const dialog = page.locator(".modal-ux");
+  await dialog.locator(".auth-btn-wrapper").waitFor();
+  const logout = dialog.locator("button", { hasText: "Logout" });
+  if (await logout.count()) await logout.click();
+  await dialog.locator("input").first().fill(token);
+  await dialog.locator(".auth-btn-wrapper button.authorize").click();
+  await dialog.locator("button.btn-done").click();
+}
+
+async function execute(page, operation) {
+  const block = page.locator(`#operations-messages-${operation}`);
+  if (!(await block.locator(".opblock-body").count())) await block.locator(".opblock-summary").first().click();
+  const tryOut = block.locator("button.try-out__btn");
+  if ((await tryOut.textContent()).includes("Try it out")) await tryOut.click();
+  await block.locator("button.execute").click();
+  const status = block.locator(".live-responses-table .response .response-col_status").first();
+  await status.waitFor();
+  const body = await block.locator(".live-responses-table .response .response-col_description").first().innerText();
+  return { status: (await status.innerText()).trim(), body };
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+  page.setDefaultTimeout(15000);
+  await page.goto(`${base}/docs`);
+  for (const operation of ["getPublic", "getPrivate", "getPrivateScoped"]) {
+    await page.locator(`#operations-messages-${operation}`).waitFor();
+  }
+  check(true, "Swagger UI lists /api/public, /api/private and /api/private-scoped");
+
+  const unauthorized = await execute(page, "getPrivate");
+  check(unauthorized.status === "401", `without a token GET /api/private shows ${unauthorized.status}`);
+
+  await authorize(page, await devToken("read:messages"));
+  const granted = await execute(page, "getPrivate");
+  check(granted.status === "200", `after Authorize GET /api/private shows ${granted.status}`);
+  check(granted.body.includes("Access granted") && granted.body.includes("dev-user"), "the page shows the token's claims");
+
+  await authorize(page, await devToken("write:messages"));
+  const denied = await execute(page, "getPrivateScoped");
+  check(denied.status === "403", `a token without read:messages on GET /api/private-scoped shows ${denied.status}`);
+  check(denied.body.includes("insufficient_scope"), "the page shows insufficient_scope");
+
+  await page.reload();
+  await page.locator("#operations-messages-getPrivate").waitFor();
+  const afterReload = await execute(page, "getPrivate");
+  check(afterReload.status === "200", `after a reload GET /api/private still shows ${afterReload.status}`);
+
+  await page.locator("#operations-messages-getPrivate").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: screenshot, fullPage: false });
+  console.log(`screenshot: ${screenshot}`);
+} finally {
+  await browser.close();
+}
