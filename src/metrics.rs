@@ -94,6 +94,7 @@ pub struct Metrics {
     verified: Counter,
     key_fetches: Family<OutcomeLabels, Counter>,
     key_set_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    cached_tokens: Gauge,
 }
 
 impl Default for Metrics {
@@ -112,6 +113,7 @@ impl Metrics {
         let verified = Counter::default();
         let key_fetches = Family::<OutcomeLabels, Counter>::default();
         let key_set_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let cached_tokens = Gauge::default();
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register(
@@ -126,7 +128,8 @@ impl Metrics {
             "Age of the cached signing key set (-1: none)",
             key_set_age.clone(),
         );
-        Metrics { registry, requests, latency, rejections, verified, key_fetches, key_set_age }
+        registry.register("auth_token_cache_entries", "Verified tokens held in the token cache", cached_tokens.clone());
+        Metrics { registry, requests, latency, rejections, verified, key_fetches, key_set_age, cached_tokens }
     }
 
     /// Records one answered request.
@@ -151,9 +154,11 @@ impl Metrics {
         self.key_fetches.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
-    /// The metrics in the Prometheus text format, with the key set age as of now.
-    pub fn render(&self, key_set_age: Option<Duration>) -> String {
+    /// The metrics in the Prometheus text format, with the key set age and the token cache size
+    /// as of now.
+    pub fn render(&self, key_set_age: Option<Duration>, cached_tokens: u64) -> String {
         self.key_set_age.set(key_set_age.map_or(-1.0, |age| age.as_secs_f64()));
+        self.cached_tokens.set(i64::try_from(cached_tokens).unwrap_or(i64::MAX));
         let mut text = String::new();
         encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         text
@@ -168,7 +173,8 @@ fn latency_histogram() -> Histogram {
 #[handler]
 pub async fn metrics_endpoint(metrics: Data<&Arc<Metrics>>, verifier: Data<&Arc<Verifier>>) -> Response {
     let age = verifier.key_store().health().await.age;
+    let cached_tokens = verifier.token_cache().map_or(0, |cache| cache.len());
     Response::builder()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(metrics.render(age))
+        .body(metrics.render(age, cached_tokens))
 }

@@ -58,6 +58,8 @@ pub struct Settings {
     pub cors: CorsSettings,
     /// The Prometheus endpoint.
     pub metrics: MetricsSettings,
+    /// The cache of verified tokens.
+    pub token_cache: TokenCacheSettings,
 }
 
 /// Where and how the HTTP server listens.
@@ -82,6 +84,19 @@ pub struct ServerSettings {
 pub struct CorsSettings {
     /// Origins allowed to call the API (e.g. `https://app.example.com`); empty: no CORS headers.
     pub allowed_origins: Vec<String>,
+}
+
+/// The cache of verified tokens: a reused token costs a hash lookup, not an RSA verification.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCacheSettings {
+    /// Remember verified tokens.
+    pub enabled: bool,
+    /// At most this many tokens.
+    pub max_entries: u64,
+    /// A token is remembered until its `exp`, and at most this long.
+    #[serde(deserialize_with = "duration")]
+    pub max_ttl: Duration,
 }
 
 /// The Prometheus metrics endpoint.
@@ -313,6 +328,10 @@ impl Settings {
             problems
                 .push(Problem::new("metrics.address", format!("{address:?} is not an address like 127.0.0.1:9100")));
         }
+        if self.token_cache.enabled && self.token_cache.max_entries == 0 {
+            problems
+                .push(Problem::new("token_cache.max_entries", "must be above 0 (or set token_cache.enabled = false)"));
+        }
         if self.jwks.max_body_bytes == 0 {
             problems.push(Problem::new("jwks.max_body_bytes", "must be above 0"));
         }
@@ -453,8 +472,9 @@ pub fn extract(figment: Figment) -> Result<Settings, SettingsError> {
     let dev_issuer = section::<DevIssuerSettings>(&figment, "dev_issuer", &mut problems);
     let cors = section::<CorsSettings>(&figment, "cors", &mut problems);
     let metrics = section::<MetricsSettings>(&figment, "metrics", &mut problems);
+    let token_cache = section::<TokenCacheSettings>(&figment, "token_cache", &mut problems);
     let profile = section::<String>(&figment, "profile", &mut problems);
-    let known = ["profile", "log_format", "server", "auth0", "jwks", "dev_issuer", "cors", "metrics"];
+    let known = ["profile", "log_format", "server", "auth0", "jwks", "dev_issuer", "cors", "metrics", "token_cache"];
     for key in figment.extract::<figment::value::Dict>().unwrap_or_default().into_keys() {
         if !known.contains(&key.as_str()) {
             problems.push(Problem::new(key, format!("is not a setting (the settings are {})", known.join(", "))));
@@ -469,14 +489,15 @@ pub fn extract(figment: Figment) -> Result<Settings, SettingsError> {
         Some(dev_issuer),
         Some(cors),
         Some(metrics),
-    ) = (profile, log_format, server, auth0, jwks, dev_issuer, cors, metrics)
+        Some(token_cache),
+    ) = (profile, log_format, server, auth0, jwks, dev_issuer, cors, metrics, token_cache)
     else {
         return Err(SettingsError { problems });
     };
     if !problems.is_empty() {
         return Err(SettingsError { problems });
     }
-    let settings = Settings { profile, log_format, server, auth0, jwks, dev_issuer, cors, metrics };
+    let settings = Settings { profile, log_format, server, auth0, jwks, dev_issuer, cors, metrics, token_cache };
     settings.validate().map_err(|problems| SettingsError { problems })?;
     Ok(settings)
 }

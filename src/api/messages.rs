@@ -1,8 +1,11 @@
 //! The public, private and scoped message routes.
 
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use std::sync::Arc;
 
-use super::ApiTags;
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use serde::Serialize;
+
+use super::{ApiTags, payload::SerdeJson};
 use crate::{
     auth::{AuthError, BearerAuth, Claims, RequiredScope, ScopeDenied},
     required_scope,
@@ -21,13 +24,13 @@ pub struct Message {
 }
 
 /// A message for the holder of a valid access token, with the token's claims in `data`.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct AccessGranted {
     /// The message.
     pub message: String,
     // No doc comment: one would wrap the `Claims` reference in `allOf`, and generators would
     // then emit a second, anonymous claims model.
-    pub data: Claims,
+    pub data: Arc<Claims>,
 }
 
 /// The answer of `GET /api/public`.
@@ -43,12 +46,12 @@ pub enum PublicResponse {
 pub enum PrivateResponse {
     /// The token was accepted; its claims are echoed in `data`.
     #[oai(status = 200)]
-    Ok(Json<AccessGranted>),
+    Ok(SerdeJson<AccessGranted>),
 }
 
 impl PrivateResponse {
-    fn granted(message: impl Into<String>, claims: Claims) -> Self {
-        PrivateResponse::Ok(Json(AccessGranted { message: message.into(), data: claims }))
+    fn granted(message: impl Into<String>, claims: Arc<Claims>) -> Self {
+        PrivateResponse::Ok(SerdeJson(AccessGranted { message: message.into(), data: claims }))
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod docs;
 pub mod health;
 pub mod messages;
+pub mod payload;
 
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 

@@ -18,7 +18,6 @@ pub struct ClaimRules {
 impl ClaimRules {
     /// Checks `claims` at the Unix time `now`.
     pub fn check(&self, claims: &Claims, now: i64) -> Result<(), TokenRejection> {
-        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         match &claims.iss {
             None => return Err(TokenRejection::MissingClaim("iss")),
             Some(iss) if *iss != self.issuer => {
@@ -33,6 +32,12 @@ impl ClaimRules {
             }
             Some(_) => {}
         }
+        self.check_times(claims, now)
+    }
+
+    /// Checks only `exp` and `nbf` at the Unix time `now` (for a token verified before).
+    pub fn check_times(&self, claims: &Claims, now: i64) -> Result<(), TokenRejection> {
+        let leeway = self.leeway_seconds();
         match claims.exp {
             None => return Err(TokenRejection::MissingClaim("exp")),
             Some(exp) if exp.saturating_add(leeway) <= now => return Err(TokenRejection::Expired { at: exp }),
@@ -44,6 +49,16 @@ impl ClaimRules {
             return Err(TokenRejection::NotYetValid { at: nbf });
         }
         Ok(())
+    }
+
+    /// How long a token with these claims stays acceptable after the Unix time `now`.
+    pub fn remaining_validity(&self, claims: &Claims, now: i64) -> std::time::Duration {
+        let until = claims.exp.map_or(0, |exp| exp.saturating_add(self.leeway_seconds()).saturating_sub(now));
+        std::time::Duration::from_secs(u64::try_from(until).unwrap_or(0))
+    }
+
+    fn leeway_seconds(&self) -> i64 {
+        i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX)
     }
 }
 

@@ -2,8 +2,9 @@
 
 use std::{collections::HashMap, sync::Arc, time::Instant};
 
+use aws_lc_rs::signature::{self as aws, ParsedPublicKey};
 use jsonwebtoken::{
-    Algorithm, AlgorithmFamily, DecodingKey,
+    Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind,
     jwk::{Jwk, KeyOperations, PublicKeyUse},
 };
 use serde::Deserialize;
@@ -18,12 +19,19 @@ pub struct VerifyingKey {
     pub alg: Option<Algorithm>,
     /// The key in the form jsonwebtoken verifies with.
     pub decoding_key: DecodingKey,
+    /// RSA keys parsed once, per allowed algorithm, for verification without re-parsing.
+    prepared: Vec<(Algorithm, ParsedPublicKey)>,
 }
 
 impl VerifyingKey {
     /// Whether this key may verify a signature made with `alg`.
     pub fn fits(&self, alg: Algorithm) -> bool {
         alg.family() == self.family && self.alg.is_none_or(|pinned| pinned == alg)
+    }
+
+    /// The key parsed for `alg`, when it was prepared at fetch time (RSA keys).
+    pub fn prepared(&self, alg: Algorithm) -> Option<&ParsedPublicKey> {
+        self.prepared.iter().find(|(prepared, _)| *prepared == alg).map(|(_, key)| key)
     }
 }
 
@@ -151,7 +159,58 @@ fn usable_key(raw: serde_json::Value, algorithms: &[Algorithm]) -> Option<Verify
     if family == AlgorithmFamily::Hmac || !fits_allow_list {
         return None;
     }
-    Some(VerifyingKey { kid: jwk.common.key_id, family, alg, decoding_key })
+    let prepared = match decoding_key.kind() {
+        DecodingKeyKind::RsaModulusExponent { n, e } => {
+            let der = rsa_public_key_der(n, e);
+            algorithms
+                .iter()
+                .filter(|allowed| allowed.family() == family && alg.is_none_or(|pinned| pinned == **allowed))
+                .filter_map(|allowed| Some((*allowed, ParsedPublicKey::new(rsa_parameters(*allowed)?, &der).ok()?)))
+                .collect()
+        }
+        DecodingKeyKind::SecretOrDer(_) => Vec::new(),
+    };
+    Some(VerifyingKey { kid: jwk.common.key_id, family, alg, decoding_key, prepared })
+}
+
+/// aws-lc-rs's parameters for an RSA JWS algorithm (keys of 2048 to 8192 bits).
+fn rsa_parameters(alg: Algorithm) -> Option<&'static aws::RsaParameters> {
+    Some(match alg {
+        Algorithm::RS256 => &aws::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &aws::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &aws::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &aws::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &aws::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &aws::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+/// The DER `RSAPublicKey` (RFC 8017, A.1.1) of modulus `n` and exponent `e` (big-endian bytes).
+fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn integer(bytes: &[u8]) -> Vec<u8> {
+        let trimmed = &bytes[bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len())..];
+        let mut content = Vec::with_capacity(trimmed.len() + 1);
+        if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
+            content.push(0);
+        }
+        content.extend_from_slice(trimmed);
+        tagged(0x02, &content)
+    }
+    fn tagged(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            len @ 0..=0x7f => out.push(len as u8),
+            len => {
+                let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+                out.push(0x80 | bytes.len() as u8);
+                out.extend(bytes);
+            }
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    tagged(0x30, &[integer(n), integer(e)].concat())
 }
 
 #[cfg(test)]
@@ -199,6 +258,27 @@ mod tests {
         assert!(key.fits(Algorithm::RS256));
         assert!(!key.fits(Algorithm::PS256));
         assert!(matches!(set.find(None, Algorithm::RS256), Lookup::Found(_)));
+    }
+
+    #[test]
+    fn rsa_keys_are_prepared_for_each_allowed_rsa_algorithm() {
+        let document = json!({"keys": [rsa_jwk("k", json!({}))]});
+        let set = KeySet::parse(document.to_string().as_bytes(), &[Algorithm::RS256, Algorithm::PS256], 1).unwrap();
+        let Lookup::Found(key) = set.find(Some("k"), Algorithm::RS256) else { panic!("the key") };
+        assert!(key.prepared(Algorithm::RS256).is_some());
+        assert!(key.prepared(Algorithm::PS256).is_some());
+        assert!(key.prepared(Algorithm::RS512).is_none());
+    }
+
+    #[test]
+    fn der_integers_are_minimal_and_positive() {
+        assert_eq!(
+            rsa_public_key_der(&[0x00, 0x80], &[0x01, 0x00, 0x01]),
+            [0x30, 0x09, 0x02, 0x02, 0x00, 0x80, 0x02, 0x03, 0x01, 0x00, 0x01]
+        );
+        let long = rsa_public_key_der(&[0x7f; 256], &[3]);
+        assert_eq!(&long[..4], &[0x30, 0x82, 0x01, 0x07]);
+        assert_eq!(&long[4..8], &[0x02, 0x82, 0x01, 0x00]);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use super::{
     jwks_source::{FetchError, JwksSource},
     key_set::{KeySet, Lookup, VerifyingKey},
     refresh::RefreshPolicy,
+    token_cache::TokenCache,
 };
 use crate::metrics::{FetchOutcome, Metrics};
 
@@ -63,12 +64,20 @@ pub struct KeyStore {
     fetch_lock: tokio::sync::Mutex<()>,
     status: Mutex<FetchStatus>,
     refreshing: AtomicBool,
+    token_cache: Option<Arc<TokenCache>>,
     metrics: Arc<Metrics>,
 }
 
 impl KeyStore {
-    /// A store that fetches from `source` the keys fitting `algorithms`, as `policy` says.
-    pub fn new(source: JwksSource, algorithms: Vec<Algorithm>, policy: RefreshPolicy, metrics: Arc<Metrics>) -> Self {
+    /// A store that fetches from `source` the keys fitting `algorithms`, as `policy` says; after
+    /// each fetch, tokens in `token_cache` signed by keys no longer published are forgotten.
+    pub fn new(
+        source: JwksSource,
+        algorithms: Vec<Algorithm>,
+        policy: RefreshPolicy,
+        token_cache: Option<Arc<TokenCache>>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let cache = Cache::builder().max_capacity(1).time_to_live(policy.max_age()).build();
         KeyStore {
             source,
@@ -78,6 +87,7 @@ impl KeyStore {
             fetch_lock: tokio::sync::Mutex::new(()),
             status: Mutex::new(FetchStatus::default()),
             refreshing: AtomicBool::new(false),
+            token_cache,
             metrics,
         }
     }
@@ -170,6 +180,9 @@ impl KeyStore {
             Ok(set) => {
                 let set = Arc::new(set);
                 self.cache.insert((), Arc::clone(&set)).await;
+                if let Some(tokens) = &self.token_cache {
+                    tokens.retain_keys(set.key_ids().into_iter().collect());
+                }
                 let mut status = self.status();
                 status.generation = generation;
                 status.last_success = Some(SystemTime::now());

@@ -13,6 +13,7 @@ mod resource_metadata;
 mod responses;
 mod scheme;
 mod scope;
+mod token_cache;
 mod verifier;
 
 pub use challenge::BearerChallenge;
@@ -26,4 +27,5 @@ pub use refresh::RefreshPolicy;
 pub use resource_metadata::{RESOURCE_METADATA_PATH, ResourceMetadata, serve_resource_metadata};
 pub use scheme::BearerAuth;
 pub use scope::{RequiredScope, ScopeDenied};
+pub use token_cache::{TokenCache, VerifiedToken};
 pub use verifier::{Verifier, unix_now};

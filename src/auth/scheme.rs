@@ -16,9 +16,9 @@ use super::{
 /// `audience`.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "verify_bearer")]
-pub struct BearerAuth(pub Claims);
+pub struct BearerAuth(pub Arc<Claims>);
 
-async fn verify_bearer(req: &Request, bearer: Bearer) -> poem::Result<Claims> {
+async fn verify_bearer(req: &Request, bearer: Bearer) -> poem::Result<Arc<Claims>> {
     let result = match req.headers().get_all(header::AUTHORIZATION).iter().count() {
         1 => match req.data::<Arc<Verifier>>() {
             Some(verifier) => verifier.verify(&bearer.token).await,

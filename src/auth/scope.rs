@@ -1,7 +1,7 @@
 //! Scope requirements declared once, next to the route, by a type: the same type makes the
 //! operation check the scope and makes the spec document its 403.
 
-use std::marker::PhantomData;
+use std::{marker::PhantomData, sync::Arc};
 
 use super::{claims::Claims, error::AuthError};
 
@@ -41,7 +41,7 @@ pub struct ScopeDenied<S> {
 
 impl<S: RequiredScope> ScopeDenied<S> {
     /// Passes the claims through when they grant `S`; the operation's return type picks `S`.
-    pub fn check(claims: Claims) -> Result<Claims, Self> {
+    pub fn check(claims: Arc<Claims>) -> Result<Arc<Claims>, Self> {
         if claims.scopes().contains(S::SCOPE) {
             Ok(claims)
         } else {

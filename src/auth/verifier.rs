@@ -5,6 +5,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
+use aws_lc_rs::signature::ParsedPublicKey;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, Validation, errors::ErrorKind};
 use serde::Deserialize;
@@ -16,6 +17,7 @@ use super::{
     jwks_source::{FetchError, FetchLimits, JwksSource},
     key_store::KeyStore,
     refresh::RefreshPolicy,
+    token_cache::{TokenCache, VerifiedToken},
 };
 use crate::{metrics::Metrics, settings::Settings};
 
@@ -27,6 +29,7 @@ pub struct Verifier {
     accepted: String,
     signature_only: HashMap<Algorithm, Validation>,
     max_token_bytes: usize,
+    token_cache: Option<Arc<TokenCache>>,
     metrics: Arc<Metrics>,
 }
 
@@ -56,7 +59,12 @@ impl Verifier {
         let source = JwksSource::new(issuer.clone(), settings.auth0.jwks_url.as_deref(), &limits)?;
         let algorithms = settings.auth0.algorithms.clone();
         let policy = RefreshPolicy::from_settings(&settings.jwks);
-        let keys = Arc::new(KeyStore::new(source, algorithms.clone(), policy, Arc::clone(&metrics)));
+        let cache_settings = &settings.token_cache;
+        let token_cache = cache_settings
+            .enabled
+            .then(|| Arc::new(TokenCache::new(cache_settings.max_entries, cache_settings.max_ttl)));
+        let keys =
+            Arc::new(KeyStore::new(source, algorithms.clone(), policy, token_cache.clone(), Arc::clone(&metrics)));
         let rules = ClaimRules { issuer, audience, leeway: settings.auth0.leeway };
         // jsonwebtoken checks the signature; the claims are checked by `ClaimRules`.
         let signature_only = algorithms
@@ -77,6 +85,7 @@ impl Verifier {
             accepted,
             signature_only,
             max_token_bytes: settings.auth0.max_token_bytes,
+            token_cache,
             metrics,
         })
     }
@@ -91,15 +100,25 @@ impl Verifier {
         &self.rules.audience
     }
 
+    /// The cache of verified tokens, when enabled.
+    pub fn token_cache(&self) -> Option<&Arc<TokenCache>> {
+        self.token_cache.as_ref()
+    }
+
     /// The store of the issuer's signing keys.
     pub fn key_store(&self) -> &Arc<KeyStore> {
         &self.keys
     }
 
     /// Verifies `token` and returns its claims.
-    pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+    pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(TokenRejection::TooLong { limit: self.max_token_bytes }.into());
+        }
+        if let Some(known) = self.token_cache.as_ref().and_then(|cache| cache.get(token)) {
+            self.rules.check_times(&known.claims, unix_now())?;
+            self.metrics.observe_verified();
+            return Ok(Arc::clone(&known.claims));
         }
         let header = parse_header(token)?;
         let alg = self.allowed_algorithm(&header.alg)?;
@@ -112,12 +131,23 @@ impl Verifier {
                 TokenRejection::KeyAlgorithmMismatch { kid: header.kid.unwrap_or_default(), alg: header.alg }.into()
             );
         }
-        let validation = &self.signature_only[&alg];
-        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding_key, validation)
-            .map_err(|error| rejection_for(error.kind()))?
-            .claims;
-        self.rules.check(&claims, unix_now())?;
+        let claims = match key.prepared(alg) {
+            Some(prepared) => verify_prepared(token, prepared)?,
+            None => {
+                let validation = &self.signature_only[&alg];
+                jsonwebtoken::decode::<Claims>(token, &key.decoding_key, validation)
+                    .map_err(|error| rejection_for(error.kind()))?
+                    .claims
+            }
+        };
+        let now = unix_now();
+        self.rules.check(&claims, now)?;
         self.metrics.observe_verified();
+        let claims = Arc::new(claims);
+        if let Some(cache) = &self.token_cache {
+            let lifetime = cache.lifetime(self.rules.remaining_validity(&claims, now));
+            cache.insert(token, VerifiedToken::new(Arc::clone(&claims), key.kid.clone(), lifetime));
+        }
         Ok(claims)
     }
 
@@ -146,6 +176,21 @@ fn parse_header(token: &str) -> Result<TokenHeader, TokenRejection> {
         URL_SAFE_NO_PAD.decode(header).map_err(|_| TokenRejection::Malformed("the header is not base64url".into()))?;
     serde_json::from_slice(&json)
         .map_err(|_| TokenRejection::Malformed("the header is not a JSON object with an alg".into()))
+}
+
+/// Checks the signature of a compact JWS with a key parsed at fetch time, then decodes its claims.
+fn verify_prepared(token: &str, key: &ParsedPublicKey) -> Result<Claims, TokenRejection> {
+    let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenRejection::NotAJwt)?;
+    let mut signature_bytes = [0_u8; 1024];
+    let length = URL_SAFE_NO_PAD
+        .decode_slice(signature, &mut signature_bytes)
+        .map_err(|_| TokenRejection::Malformed("the signature is not base64url".into()))?;
+    key.verify_sig(signing_input.as_bytes(), &signature_bytes[..length]).map_err(|_| TokenRejection::BadSignature)?;
+    let payload = signing_input.split_once('.').map(|(_, payload)| payload).ok_or(TokenRejection::NotAJwt)?;
+    let json =
+        URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenRejection::Malformed("a part is not base64url".into()))?;
+    serde_json::from_slice(&json)
+        .map_err(|error| TokenRejection::Malformed(format!("the claims are not valid: {error}")))
 }
 
 fn rejection_for(kind: &ErrorKind) -> TokenRejection {

@@ -66,12 +66,12 @@ async fn a_flood_of_random_kids_causes_at_most_one_refetch_per_cooldown() {
 }
 
 #[tokio::test]
-async fn concurrent_first_requests_on_a_cold_cache_share_one_fetch() {
+async fn a_thousand_concurrent_first_requests_on_a_cold_cache_share_one_fetch() {
     let issuer = TestIssuer::start().await;
-    let app = TestApp::spawn(&issuer).await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("token_cache.enabled", false))).await;
     let token = issuer.token();
     let mut requests = JoinSet::new();
-    for _ in 0..200 {
+    for _ in 0..1000 {
         let (client, url, token) = (app.client.clone(), app.url("/api/private"), token.clone());
         requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
     }

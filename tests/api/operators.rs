@@ -40,6 +40,7 @@ async fn metrics_count_requests_rejections_by_reason_verified_tokens_and_key_fet
     assert_eq!(count(r#"auth_rejections_total{reason="insufficient_scope"}"#), 1.0);
     assert_eq!(count("auth_verified_tokens_total"), 3.0);
     assert_eq!(count(r#"jwks_fetches_total{outcome="success"}"#), 1.0);
+    assert_eq!(count("auth_token_cache_entries"), 2.0, "two distinct valid tokens (one lacks the scope)");
     let age = count("jwks_key_set_age_seconds");
     assert!((0.0..5.0).contains(&age), "{age}");
 }

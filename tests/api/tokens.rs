@@ -139,7 +139,8 @@ async fn crit_headers_are_refused_and_key_urls_in_headers_are_ignored() {
 #[tokio::test]
 async fn a_token_without_kid_is_accepted_only_when_one_key_fits() {
     let issuer = TestIssuer::start().await;
-    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.cooldown", "0s"))).await;
+    let app =
+        TestApp::spawn_with(&issuer, |f| f.merge(("jwks.cooldown", "0s")).merge(("token_cache.enabled", false))).await;
     let no_kid =
         jsonwebtoken::encode(&Header::new(Algorithm::RS256), &issuer.claims(), &issuer.primary.encoding_key()).unwrap();
     assert_eq!(app.get_with_token("/api/private", &no_kid).await.status(), 200);
@@ -148,4 +149,37 @@ async fn a_token_without_kid_is_accepted_only_when_one_key_fits() {
     let rotated_token = SigningKey::fixture("rotated").sign(&issuer.claims());
     assert_eq!(app.get_with_token("/api/private", &rotated_token).await.status(), 200);
     refused(&app, &no_kid).await.assert_invalid_token("the token has no kid and the issuer's key set has 2 keys");
+}
+
+#[tokio::test]
+async fn a_cached_token_is_checked_for_expiry_on_every_use() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("auth0.leeway", "0s"))).await;
+    let short = issuer.token_with(json!({"exp": unix_now() + 2}));
+    assert_eq!(app.get_with_token("/api/private", &short).await.status(), 200);
+    assert_eq!(app.get_with_token("/api/private", &short).await.status(), 200, "served from the cache");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    refused(&app, &short).await.assert_invalid_token("the token expired at");
+}
+
+#[tokio::test]
+async fn cached_tokens_of_a_removed_key_are_dropped_at_the_next_refresh() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.ttl", "200ms"))).await;
+    let token = issuer.token();
+    assert_eq!(app.get_with_token("/api/private", &token).await.status(), 200);
+    issuer.publish(&[SigningKey::fixture("rotated")]);
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    // A token that is not cached needs the key set, finds it due, and refreshes it in the background.
+    let uncached = issuer.token_with(json!({"sub": "auth0|another-user"}));
+    app.get_with_token("/api/private", &uncached).await;
+    let mut status = 200;
+    for _ in 0..50 {
+        status = app.get_with_token("/api/private", &token).await.status().as_u16();
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 401, "the cached verification ended with its key");
 }

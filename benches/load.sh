@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Load test of the real server: builds the release binary, starts it with the built-in
+# development issuer, and drives it with wrk over loopback.
+#
+#   benches/load.sh          /api/public and /api/private, token cache on and off: one table
+#   benches/load.sh flood    100,000 distinct valid tokens against /api/private (cache on):
+#                            the token cache stays within its capacity, memory stays bounded
+#
+# Environment: DURATION (default 10s), CONNECTIONS (64), FLOOD_TOKENS (100000), PORT (3900).
+# The server is pinned to core 0 and wrk to the other cores when taskset and 2+ cores exist.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-table}
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-64}
+port=${PORT:-3900}
+base="http://127.0.0.1:${port}"
+work=$(mktemp -d)
+server_pid=""
+trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
+
+if ! command -v wrk >/dev/null; then
+  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
+pin_server=() pin_load=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  pin_server=(taskset -c 0) pin_load=(taskset -c "1-$(($(nproc) - 1))")
+fi
+
+echo "building the release binary..." >&2
+cargo build --release --quiet
+
+# Starts the server with the token cache on or off; sets startup_ms to the time to the first
+# /healthz 200.
+start_server() {
+  local cache=$1 started
+  started=$(date +%s%N)
+  APP_TOKEN_CACHE__ENABLED=$cache PORT=$port RUST_LOG=warn NO_COLOR=1 \
+    "${pin_server[@]}" target/release/protected-api >"$work/server.log" 2>&1 &
+  server_pid=$!
+  until curl -fs "$base/healthz" >/dev/null 2>&1; do
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+    sleep 0.002
+  done
+  startup_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+  until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
+}
+
+stop_server() {
+  kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+peak_rss_mib() {
+  awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"
+}
+
+token() {
+  curl -fs "$base/dev/token" -d scope=read:messages | sed 's/.*"access_token":"\([^"]*\)".*/\1/'
+}
+
+# Runs wrk and prints: req/s p50 p99 non-2xx (latencies in ms).
+drive() {
+  local out="$work/wrk.txt"
+  "${pin_load[@]}" wrk -t2 -c"$connections" -d"$duration" --latency "$@" >"$out"
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx/ { bad = $NF }
+    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad + 0 }' "$out"
+}
+
+row() {
+  printf "| %-32s | %9s | %8s | %8s | %8s | %13s |\n" "$@"
+}
+
+if [ "$mode" = flood ]; then
+  count=${FLOOD_TOKENS:-100000}
+  start_server true
+  echo "minting $count tokens..." >&2
+  mkdir -p "$work/tokens"
+  while [ "$(cat "$work"/tokens/*.txt 2>/dev/null | wc -l)" -lt "$count" ]; do
+    TOKENS_DIR="$work/tokens" "${pin_load[@]}" wrk -t2 -c16 -d5s -s benches/load/mint.lua "$base" >/dev/null
+  done
+  cat "$work"/tokens/*.txt | head -n "$count" >"$work/flood.txt"
+  stop_server
+  start_server true
+  before=$(peak_rss_mib)
+  read -r rps p50 p99 bad < <(TOKENS_FILE="$work/flood.txt" drive -s benches/load/flood.lua "$base")
+  entries=$(curl -fs "$base/metrics" | awk '/^auth_token_cache_entries / { print $2 }')
+  capacity=$(APP_TOKEN_CACHE__ENABLED=true awk -F' *= *' '/^\[token_cache\]/ { s = 1 } s && $1 == "max_entries" { print $2; exit }' settings/default.toml)
+  echo
+  echo "flood: $count distinct valid tokens, $connections connections, $duration, server $(uname -m) $(nproc) cores"
+  echo
+  row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "peak RSS MiB"
+  row "---" "---" "---" "---" "---" "---"
+  row "/api/private, distinct tokens" "$rps" "$p50" "$p99" "$bad" "$(peak_rss_mib)"
+  echo
+  echo "peak RSS before the flood: ${before} MiB; token cache entries after: ${entries} (capacity ${capacity})"
+  stop_server
+  exit 0
+fi
+
+# Start-up of a server with a configured issuer (this one's development issuer), so neither the
+# development key generation nor the key fetch (which runs in the background) is counted.
+measure_startup() {
+  local other=$((port + 1)) started pid
+  started=$(date +%s%N)
+  AUTH0_ISSUER="$base/dev/" AUTH0_API_AUDIENCE=https://api.example.com PORT=$other RUST_LOG=warn \
+    "${pin_server[@]}" target/release/protected-api >/dev/null 2>&1 &
+  pid=$!
+  until curl -fs "http://127.0.0.1:$other/healthz" >/dev/null 2>&1; do sleep 0.001; done
+  echo $(( ($(date +%s%N) - started) / 1000000 ))
+  kill "$pid" && wait "$pid" 2>/dev/null || true
+}
+
+declare -A results
+for cache in true false; do
+  start_server "$cache"
+  tok=$(token)
+  read -r -a public < <(drive "$base/api/public")
+  read -r -a private < <(drive -H "Authorization: Bearer $tok" "$base/api/private")
+  results[$cache]="${public[*]} ${private[*]} $(peak_rss_mib) $(measure_startup)"
+  stop_server
+done
+
+echo
+echo "wrk: $connections connections, $duration per run, 2 threads; server pinned: ${pin_server[*]:-no}; $(nproc) cores, $(uname -m)"
+echo
+row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "peak RSS MiB"
+row "---" "---" "---" "---" "---" "---"
+for cache in true false; do
+  read -r prps pp50 pp99 pbad xrps xp50 xp99 xbad rss startup <<<"${results[$cache]}"
+  label=$([ "$cache" = true ] && echo "token cache on" || echo "token cache off")
+  row "/api/public ($label)" "$prps" "$pp50" "$pp99" "$pbad" "$rss"
+  row "/api/private ($label)" "$xrps" "$xp50" "$xp99" "$xbad" "$rss"
+done
+echo
+for cache in true false; do
+  read -r prps _ _ _ xrps _ _ _ _ startup <<<"${results[$cache]}"
+  awk -v c="$cache" -v p="$prps" -v x="$xrps" -v s="$startup" 'BEGIN {
+    printf "token cache %-5s: private/public = %.2f; extra server time per private request = %.1f us; start-up to /healthz 200 (configured issuer) = %d ms\n",
+      c, x / p, (1e6 / x - 1e6 / p), s }'
+done

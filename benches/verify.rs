@@ -1,0 +1,64 @@
+//! Criterion benchmarks of the token check: a full RS256 verification with the key cached, a
+//! verified-token cache hit, the 401 path of a garbage token, and parsing a key set.
+//!
+//! The verifiers are the real ones, fed by the built-in development issuer over loopback HTTP.
+//! Run with `cargo bench --bench verify`.
+
+use std::{future::pending, path::PathBuf, sync::Arc};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use figment::providers::Serialized;
+use jsonwebtoken::Algorithm;
+use protected_api::{
+    auth::{KeySet, Verifier, unix_now},
+    dev_issuer::{DevIssuer, TokenOrder},
+    settings::{self, Sources},
+    startup::Application,
+};
+
+/// A running service with the development issuer, and its verifier.
+async fn service(token_cache: bool) -> (Arc<Verifier>, Arc<DevIssuer>) {
+    let sources = Sources { dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("settings"), profile: "dev".into() };
+    let figment = sources
+        .files()
+        .merge(Serialized::default("server.port", 0))
+        .merge(Serialized::default("token_cache.enabled", token_cache));
+    let settings = settings::extract(figment).expect("settings");
+    let application = Application::build(&settings).await.expect("application");
+    let verifier = Arc::clone(&application.state().verifier);
+    let issuer = Arc::clone(application.state().dev_issuer.as_ref().expect("the development issuer"));
+    tokio::spawn(application.run_until(pending()));
+    verifier.key_store().warm_up().await;
+    (verifier, issuer)
+}
+
+fn verification(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let ((uncached, issuer), (cached, cached_issuer)) =
+        runtime.block_on(async { (service(false).await, service(true).await) });
+    let order = TokenOrder { sub: "bench-user".into(), scope: "read:messages".into(), expires_in: 3600 };
+    let token = issuer.mint(&order, unix_now()).unwrap();
+    let cached_token = cached_issuer.mint(&order, unix_now()).unwrap();
+    runtime.block_on(async {
+        uncached.verify(&token).await.expect("a valid token");
+        cached.verify(&cached_token).await.expect("a valid token");
+    });
+
+    c.bench_function("verify: RS256, key cached, token cache off", |b| {
+        b.to_async(&runtime).iter(|| async { uncached.verify(&token).await.unwrap() })
+    });
+    c.bench_function("verify: verified-token cache hit", |b| {
+        b.to_async(&runtime).iter(|| async { cached.verify(&cached_token).await.unwrap() })
+    });
+    let garbage = "eyJhbGciOiJSUzI1NiJ9.not-base64!.signature";
+    c.bench_function("verify: garbage token (401)", |b| {
+        b.to_async(&runtime).iter(|| async { uncached.verify(garbage).await.unwrap_err() })
+    });
+    let jwks = issuer.jwks_document().as_bytes().to_vec();
+    c.bench_function("key set: parse a one-key JWKS", |b| {
+        b.iter(|| KeySet::parse(&jwks, &[Algorithm::RS256], 1).unwrap())
+    });
+}
+
+criterion_group!(benches, verification);
+criterion_main!(benches);

@@ -1,0 +1,161 @@
+//! Verified tokens, remembered so a client that reuses its token costs one hash lookup instead of
+//! an RSA verification.
+//!
+//! - The key is the SHA-256 of the whole token, never a prefix; the value the verified claims.
+//! - An entry lives until the token's `exp` (plus the leeway) or `max_ttl`, whichever is first;
+//!   the capacity is bounded.
+//! - `exp` and `nbf` are checked again on every hit; failures are never cached.
+//! - When the key set is refreshed, entries whose signing key disappeared are dropped.
+//!
+//! The trade-off: a token stays accepted until its entry ends even if its signing key was
+//! removed in between and no refresh has happened yet (at most `max_ttl`).
+
+use std::{
+    collections::HashSet,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use aws_lc_rs::digest::{SHA256, digest};
+use moka::{Expiry, sync::Cache};
+
+use super::claims::Claims;
+
+/// A verified token's claims, with what is needed to expire and re-check it.
+#[derive(Debug)]
+pub struct VerifiedToken {
+    /// The claims, shared with every request presenting the same token.
+    pub claims: Arc<Claims>,
+    /// The `kid` of the key that verified it.
+    pub kid: Option<String>,
+    lifetime: Duration,
+}
+
+impl VerifiedToken {
+    /// A token verified now, remembered for at most `lifetime`.
+    pub fn new(claims: Arc<Claims>, kid: Option<String>, lifetime: Duration) -> Self {
+        VerifiedToken { claims, kid, lifetime }
+    }
+}
+
+/// The SHA-256 of a token.
+type TokenHash = [u8; 32];
+
+struct UntilExpiry;
+
+impl Expiry<TokenHash, Arc<VerifiedToken>> for UntilExpiry {
+    fn expire_after_create(&self, _: &TokenHash, token: &Arc<VerifiedToken>, _: Instant) -> Option<Duration> {
+        Some(token.lifetime)
+    }
+}
+
+/// A bounded cache of verified tokens.
+pub struct TokenCache {
+    cache: Cache<TokenHash, Arc<VerifiedToken>>,
+    max_ttl: Duration,
+}
+
+impl TokenCache {
+    /// Holds at most `capacity` tokens, each for at most `max_ttl`.
+    pub fn new(capacity: u64, max_ttl: Duration) -> Self {
+        let cache =
+            Cache::builder().max_capacity(capacity).expire_after(UntilExpiry).support_invalidation_closures().build();
+        TokenCache { cache, max_ttl }
+    }
+
+    /// How long a token that expires in `until_exp` may stay.
+    pub fn lifetime(&self, until_exp: Duration) -> Duration {
+        until_exp.min(self.max_ttl)
+    }
+
+    /// The remembered verification of `token`, if any.
+    pub fn get(&self, token: &str) -> Option<Arc<VerifiedToken>> {
+        self.cache.get(&hash(token))
+    }
+
+    /// Remembers a verified token.
+    pub fn insert(&self, token: &str, verified: VerifiedToken) {
+        if !verified.lifetime.is_zero() {
+            self.cache.insert(hash(token), Arc::new(verified));
+        }
+    }
+
+    /// Drops every token whose signing key is not in `kids` (tokens of keys without a `kid`
+    /// cannot be told apart, so they are dropped too).
+    pub fn retain_keys(&self, kids: HashSet<String>) {
+        let result =
+            self.cache.invalidate_entries_if(move |_, token| token.kid.as_ref().is_none_or(|kid| !kids.contains(kid)));
+        if let Err(error) = result {
+            tracing::warn!(%error, "could not drop cached tokens of removed keys; clearing the cache");
+            self.cache.invalidate_all();
+        }
+    }
+
+    /// How many tokens are cached (approximately; pending work is not counted).
+    pub fn len(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
+    }
+
+    /// Whether no token is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn hash(token: &str) -> TokenHash {
+    let mut hash = [0; 32];
+    hash.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verified(kid: &str, lifetime: Duration) -> VerifiedToken {
+        let claims: Claims = serde_json::from_value(serde_json::json!({"sub": kid})).unwrap();
+        VerifiedToken::new(Arc::new(claims), Some(kid.to_owned()), lifetime)
+    }
+
+    #[test]
+    fn hits_need_the_whole_token() {
+        let cache = TokenCache::new(10, Duration::from_secs(60));
+        cache.insert("header.payload.signature", verified("k1", Duration::from_secs(60)));
+        assert!(cache.get("header.payload.signature").is_some());
+        assert!(cache.get("header.payload.signaturX").is_none());
+        assert!(cache.get("header.payload.").is_none());
+    }
+
+    #[test]
+    fn entries_end_with_their_lifetime() {
+        let cache = TokenCache::new(10, Duration::from_secs(60));
+        assert_eq!(cache.lifetime(Duration::from_secs(3600)), Duration::from_secs(60));
+        assert_eq!(cache.lifetime(Duration::from_secs(5)), Duration::from_secs(5));
+        cache.insert("short", verified("k1", Duration::from_millis(50)));
+        cache.insert("expired", verified("k1", Duration::ZERO));
+        assert!(cache.get("short").is_some());
+        assert!(cache.get("expired").is_none());
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(cache.get("short").is_none());
+    }
+
+    #[test]
+    fn tokens_of_removed_keys_are_dropped() {
+        let cache = TokenCache::new(10, Duration::from_secs(60));
+        cache.insert("old", verified("old-key", Duration::from_secs(60)));
+        cache.insert("new", verified("new-key", Duration::from_secs(60)));
+        cache.retain_keys(HashSet::from(["new-key".to_owned()]));
+        assert!(cache.get("old").is_none());
+        assert!(cache.get("new").is_some());
+    }
+
+    #[test]
+    fn the_capacity_is_bounded() {
+        let cache = TokenCache::new(100, Duration::from_secs(60));
+        for n in 0..1000 {
+            cache.insert(&format!("token-{n}"), verified("k", Duration::from_secs(60)));
+        }
+        assert!(cache.len() <= 100, "{}", cache.len());
+    }
+}
