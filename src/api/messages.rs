@@ -30,6 +30,7 @@ pub struct AccessGranted {
     pub message: String,
     // No doc comment: one would wrap the `Claims` reference in `allOf`, and generators would
     // then emit a second, anonymous claims model.
+    #[serde(serialize_with = "Claims::serialize_rendered")]
     pub data: Arc<Claims>,
 }
 

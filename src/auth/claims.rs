@@ -1,13 +1,13 @@
 //! The claims of a verified access token, typed where Auth0 defines them and kept whole otherwise.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, sync::OnceLock};
 
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef, Registry},
     types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, value::RawValue};
 
 /// The claims of an access token. Claims without a field of their own stay in `extra`, so a
 /// response echoing the claims shows everything the token carried.
@@ -46,9 +46,38 @@ pub struct Claims {
     /// Every other claim, as the token carried it.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// These claims as JSON, rendered once: a cached token's claims are echoed on every request.
+    #[serde(skip)]
+    rendered: Rendered,
+}
+
+/// The JSON of a `Claims`, rendered on first use.
+#[derive(Debug, Clone, Default)]
+struct Rendered(OnceLock<Box<RawValue>>);
+
+impl PartialEq for Rendered {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Claims {
+    /// These claims as JSON; rendered on the first call and kept.
+    pub fn as_json(&self) -> &RawValue {
+        self.rendered.0.get_or_init(|| {
+            serde_json::value::to_raw_value(self)
+                .unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid JSON"))
+        })
+    }
+
+    /// Serializes claims behind an `Arc` from their rendered JSON (for `serialize_with`).
+    pub fn serialize_rendered<S: serde::Serializer>(
+        claims: &std::sync::Arc<Claims>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(claims.as_json(), serializer)
+    }
+
     /// The scopes and permissions this token grants.
     pub fn scopes(&self) -> Scopes<'_> {
         Scopes {
