@@ -35,7 +35,6 @@ struct FetchStatus {
     retry_at: Option<Instant>,
     last_error: Option<String>,
     generation: u64,
-    fetches: u64,
 }
 
 /// The state of the key set, for `/readyz`.
@@ -51,8 +50,6 @@ pub struct KeyHealth {
     pub last_success: Option<SystemTime>,
     /// The error of the last fetch, if it failed.
     pub last_error: Option<String>,
-    /// Fetch attempts since start.
-    pub fetches: u64,
 }
 
 /// Signing keys of one issuer.
@@ -123,7 +120,6 @@ impl KeyStore {
             key_ids: set.map(|set| set.key_ids()).unwrap_or_default(),
             last_success: status.last_success,
             last_error: status.last_error.clone(),
-            fetches: status.fetches,
         }
     }
 
@@ -167,7 +163,6 @@ impl KeyStore {
         let generation = {
             let mut status = self.status();
             status.last_attempt = Some(started);
-            status.fetches += 1;
             status.generation + 1
         };
         let outcome = match tokio::time::timeout(self.policy.fetch_timeout, self.source.fetch()).await {
