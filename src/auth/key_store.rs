@@ -15,7 +15,7 @@ use std::{
 };
 
 use jsonwebtoken::Algorithm;
-use moka::sync::Cache;
+use moka::future::Cache;
 
 use super::{
     error::{AuthError, TokenRejection},
@@ -106,14 +106,13 @@ impl KeyStore {
         if !self.policy.may_refetch_for_unknown_kid(self.since_last_attempt()) {
             return Err(unknown());
         }
-        // Boxed: the rare fetch must not make every lookup's future (and its moves) large.
-        let fresh = Box::pin(self.refresh(Some(set.generation))).await.map_err(|_| unknown())?;
+        let fresh = self.refresh(Some(set.generation)).await.map_err(|_| unknown())?;
         fitting_key(&fresh, kid, alg)?.ok_or_else(unknown)
     }
 
     /// The state of the key set.
     pub async fn health(&self) -> KeyHealth {
-        let set = self.cache.get(&());
+        let set = self.cache.get(&()).await;
         let status = self.status();
         KeyHealth {
             ready: set.is_some(),
@@ -126,16 +125,14 @@ impl KeyStore {
 
     /// The cached key set, refreshed in the background when due; fetched now when none is cached.
     async fn current(self: &Arc<Self>) -> Result<Arc<KeySet>, AuthError> {
-        match self.cache.get(&()) {
+        match self.cache.get(&()).await {
             Some(set) => {
                 if self.policy.is_due(set.fetched_at.elapsed()) {
                     self.refresh_in_background(set.generation);
                 }
                 Ok(set)
             }
-            None => {
-                Box::pin(self.refresh(None)).await.map_err(|retry_after| AuthError::KeysUnavailable { retry_after })
-            }
+            None => self.refresh(None).await.map_err(|retry_after| AuthError::KeysUnavailable { retry_after }),
         }
     }
 
@@ -154,7 +151,7 @@ impl KeyStore {
     /// fetched it). On failure, answers how long until the next attempt is allowed.
     async fn refresh(&self, seen: Option<u64>) -> Result<Arc<KeySet>, Duration> {
         let _one_fetch_at_a_time = self.fetch_lock.lock().await;
-        if let Some(current) = self.cache.get(&())
+        if let Some(current) = self.cache.get(&()).await
             && Some(current.generation) != seen
         {
             return Ok(current);
@@ -177,7 +174,7 @@ impl KeyStore {
         match outcome {
             Ok(set) => {
                 let set = Arc::new(set);
-                self.cache.insert((), Arc::clone(&set));
+                self.cache.insert((), Arc::clone(&set)).await;
                 if let Some(tokens) = &self.token_cache {
                     tokens.retain_keys(set.key_ids().into_iter().collect());
                 }
