@@ -132,9 +132,8 @@ impl Metrics {
         Metrics { registry, requests, latency, rejections, verified, key_fetches, key_set_age, cached_tokens }
     }
 
-    /// Records one answered request.
-    pub fn observe_request(&self, path: &str, status: u16, elapsed: Duration) {
-        let route = route_label(path);
+    /// Records one answered request on `route` (from [`route_label`]).
+    pub fn observe_request(&self, route: &'static str, status: u16, elapsed: Duration) {
         self.requests.get_or_create(&RequestLabels { route, status }).inc();
         self.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
     }

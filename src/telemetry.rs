@@ -7,7 +7,11 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::
 use tracing::Instrument;
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::{auth::Refusal, metrics::Metrics, settings::LogFormat};
+use crate::{
+    auth::Refusal,
+    metrics::{Metrics, route_label},
+    settings::LogFormat,
+};
 
 /// The header carrying the request id, in both directions.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -64,11 +68,11 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
             .unwrap_or_else(|| {
                 HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value")
             });
-        let path = req.uri().path().to_owned();
+        let route = route_label(req.uri().path());
         let span = tracing::info_span!(
             "request",
             method = %req.method(),
-            %path,
+            path = %req.uri().path(),
             request_id = %request_id.to_str().unwrap_or_default(),
         );
         let started = Instant::now();
@@ -85,7 +89,7 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
             }
             tracing::info!(status, latency_us = elapsed.as_micros() as u64, "response");
         });
-        self.metrics.observe_request(&path, status, elapsed);
+        self.metrics.observe_request(route, status, elapsed);
         response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
         Ok(response)
     }
