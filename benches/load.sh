@@ -2,7 +2,8 @@
 # Load test of the real server: builds the release binary, starts it with the built-in
 # development issuer, and drives it with wrk over loopback.
 #
-#   benches/load.sh          /api/public and /api/private, token cache on and off: one table
+#   benches/load.sh          /api/public and /api/private, token cache on and off, and the
+#                            criterion benchmarks, pinned like the server: one report
 #   benches/load.sh flood    100,000 distinct valid tokens against /api/private (cache on):
 #                            the token cache stays within its capacity, memory stays bounded
 #
@@ -66,17 +67,30 @@ median() {
   sort -n | awk '{ runs[NR] = $0 } END { print runs[int((NR + 1) / 2)] }'
 }
 
-# Runs wrk and prints: req/s p50 p99 non-2xx (latencies in ms).
+# The CPU time the server has used: user and kernel, in clock ticks.
+server_ticks() {
+  awk '{ print $14, $15 }' "/proc/$server_pid/stat"
+}
+
+# Runs wrk and prints: req/s p50 p99 non-2xx (latencies in ms), then the server's user and
+# kernel CPU time per request (µs).
 drive_once() {
-  local out="$work/wrk.txt"
+  local out="$work/wrk.txt" before after
+  before=$(server_ticks)
   "${pin_load[@]}" wrk -t2 -c"$connections" -d"$duration" --latency "$@" >"$out"
-  awk '
+  after=$(server_ticks)
+  awk -v before="$before" -v after="$after" -v hz="$(getconf CLK_TCK)" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /Requests\/sec/ { rps = $2 }
+    / requests in / { requests = $1 }
     /^ +50%/ { p50 = ms($2) }
     /^ +99%/ { p99 = ms($2) }
     /Non-2xx/ { bad = $NF }
-    END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, bad + 0 }' "$out"
+    END {
+      split(before, b); split(after, a)
+      printf "%.0f %.3f %.3f %d %.2f %.2f\n", rps, p50, p99, bad + 0,
+        (a[1] - b[1]) / hz * 1e6 / requests, (a[2] - b[2]) / hz * 1e6 / requests
+    }' "$out"
 }
 
 row() {
@@ -122,6 +136,15 @@ measure_startup() {
   kill "$pid" && wait "$pid" 2>/dev/null || true
 }
 
+# The criterion benchmarks, on the server's core, so the cost of one check is measured in this run.
+echo "running the criterion benchmarks..." >&2
+bench_exe=$(cargo bench --bench verify --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p')
+"${pin_server[@]}" "$bench_exe" --bench --noplot 2>/dev/null | awk '
+  /^[^ ]/ && !/^Found/ { name = $0 }
+  /time:/ { gsub(/[][]/, ""); us = $5 == "ns" ? $4 / 1000 : $5 == "ms" ? $4 * 1000 : $4; printf "%s\t%.2f\n", name, us }
+' >"$work/criterion.txt"
+check_us=$(awk -F'\t' '/RS256, key cached/ { print $2 }' "$work/criterion.txt")
+
 declare -A results
 for cache in true false; do
   start_server "$cache"
@@ -145,15 +168,36 @@ echo
 row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "peak RSS MiB"
 row "---" "---" "---" "---" "---" "---"
 for cache in true false; do
-  read -r prps pp50 pp99 pbad xrps xp50 xp99 xbad rss startup <<<"${results[$cache]}"
+  read -r prps pp50 pp99 pbad _ _ xrps xp50 xp99 xbad _ _ rss _ <<<"${results[$cache]}"
   label=$([ "$cache" = true ] && echo "token cache on" || echo "token cache off")
   row "/api/public ($label)" "$prps" "$pp50" "$pp99" "$pbad" "$rss"
   row "/api/private ($label)" "$xrps" "$xp50" "$xp99" "$xbad" "$rss"
 done
 echo
+cpu_row() {
+  printf "| %-32s | %13s | %15s |\n" "$@"
+}
+cpu_row "server CPU per request" "user µs" "kernel µs"
+cpu_row "---" "---" "---"
 for cache in true false; do
-  read -r prps _ _ _ xrps _ _ _ _ startup <<<"${results[$cache]}"
-  awk -v c="$cache" -v p="$prps" -v x="$xrps" -v s="$startup" 'BEGIN {
-    printf "token cache %-5s: private/public = %.2f; extra server time per private request = %.1f us; start-up to /healthz 200 (configured issuer) = %d ms\n",
-      c, x / p, (1e6 / x - 1e6 / p), s }'
+  read -r _ _ _ _ pusr psys _ _ _ _ xusr xsys _ <<<"${results[$cache]}"
+  label=$([ "$cache" = true ] && echo "token cache on" || echo "token cache off")
+  cpu_row "/api/public ($label)" "$pusr" "$psys"
+  cpu_row "/api/private ($label)" "$xusr" "$xsys"
+done
+echo
+echo "criterion, pinned like the server (time per operation):"
+echo
+printf "| %-45s | %9s |\n" "benchmark" "µs"
+printf "| %-45s | %9s |\n" "---" "---"
+while IFS=$'\t' read -r name us; do printf "| %-45s | %9s |\n" "$name" "$us"; done <"$work/criterion.txt"
+echo
+for cache in true false; do
+  read -r prps _ _ _ pusr psys xrps _ _ _ xusr xsys _ startup <<<"${results[$cache]}"
+  awk -v c="$cache" -v p="$prps" -v x="$xrps" -v s="$startup" -v check="$check_us" \
+    -v pusr="$pusr" -v psys="$psys" -v xusr="$xusr" -v xsys="$xsys" 'BEGIN {
+    extra = 1e6 / x - 1e6 / p
+    printf "token cache %-5s: private/public = %.2f; extra server time per private request = %.1f µs (%.2f × the criterion check of %.2f µs);", c, x / p, extra, extra / check, check
+    printf " measured as CPU: user +%.1f µs, kernel +%.1f µs;", xusr - pusr, xsys - psys
+    printf " start-up to /healthz 200 (configured issuer) = %d ms\n", s }'
 done

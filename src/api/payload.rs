@@ -30,8 +30,10 @@ impl<T: Type> Payload for SerdeJson<T> {
 
 impl<T: Type + Serialize> IntoResponse for SerdeJson<T> {
     fn into_response(self) -> Response {
-        match serde_json::to_vec(&self.0) {
-            Ok(body) => Response::builder().content_type(<Self as Payload>::CONTENT_TYPE).body(body),
+        // Room for a typical body (a message and a token's claims) without growing.
+        let mut body = Vec::with_capacity(512);
+        match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => Response::builder().content_type(<Self as Payload>::CONTENT_TYPE).body(body),
             Err(error) => {
                 tracing::error!(%error, "cannot serialize a response");
                 Response::builder().status(poem::http::StatusCode::INTERNAL_SERVER_ERROR).finish()

@@ -62,6 +62,18 @@ impl PartialEq for Rendered {
 }
 
 impl Claims {
+    /// Parses the JSON payload of a token, keeping the payload itself as the claims' JSON, so
+    /// the response echoes the token's claims without serializing them again.
+    pub fn from_payload(json: Vec<u8>) -> serde_json::Result<Self> {
+        let claims: Claims = serde_json::from_slice(&json)?;
+        if let Ok(text) = String::from_utf8(json)
+            && let Ok(raw) = RawValue::from_string(text)
+        {
+            let _ = claims.rendered.0.set(raw);
+        }
+        Ok(claims)
+    }
+
     /// These claims as JSON; rendered on the first call and kept.
     pub fn as_json(&self) -> &RawValue {
         self.rendered.0.get_or_init(|| {
@@ -215,6 +227,17 @@ mod tests {
         let claims: Claims = serde_json::from_value(token.clone()).unwrap();
         assert_eq!(claims.aud, Some(Audience::Many(vec!["a".into(), "b".into()])));
         assert_eq!(serde_json::to_value(&claims).unwrap(), token);
+    }
+
+    #[test]
+    fn claims_parsed_from_a_payload_echo_it_verbatim() {
+        let payload = r#"{"https://example.com/roles":["admin"],"sub":"auth0|1","exp":1800000000,"n":1.5e3}"#;
+        let claims = Claims::from_payload(payload.as_bytes().to_vec()).unwrap();
+        assert_eq!(claims.sub.as_deref(), Some("auth0|1"));
+        assert_eq!(claims.exp, Some(1_800_000_000));
+        assert_eq!(claims.as_json().get(), payload);
+        assert!(Claims::from_payload(b"[1, 2]".to_vec()).is_err());
+        assert!(Claims::from_payload(br#"{"exp": "soon"}"#.to_vec()).is_err());
     }
 
     #[test]

@@ -5,12 +5,12 @@
 //! network call — then the key, the signature (RSA keys prepared at fetch time), and the claim
 //! rules.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use aws_lc_rs::signature::ParsedPublicKey;
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use base64::{DecodeSliceError, Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, Validation, errors::ErrorKind};
-use serde::Deserialize;
+use serde::{Deserialize, de::IgnoredAny};
 
 use super::{
     claim_rules::ClaimRules,
@@ -35,15 +35,20 @@ pub struct Verifier {
     metrics: Arc<Metrics>,
 }
 
-/// The part of the JOSE header this service reads.
+/// The part of the JOSE header this service reads, borrowed from the decoded header.
 #[derive(Deserialize)]
-struct TokenHeader {
-    alg: String,
+struct TokenHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(default, borrow)]
+    kid: Option<Cow<'a, str>>,
     #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    crit: Option<serde_json::Value>,
+    crit: Option<IgnoredAny>,
 }
+
+/// Room for the decoded JOSE header of a typical token (`alg`, `typ`, `kid`) on the stack;
+/// longer headers (an `x5c` chain, say) are decoded on the heap.
+const HEADER_ON_STACK: usize = 256;
 
 impl Verifier {
     /// A verifier for tokens of `issuer` for `audience`, fetching keys and checking as `settings` say.
@@ -122,16 +127,19 @@ impl Verifier {
             self.metrics.observe_verified();
             return Ok(Arc::clone(&known.claims));
         }
-        let header = parse_header(token)?;
+        let (mut on_stack, mut on_heap) = ([0_u8; HEADER_ON_STACK], Vec::new());
+        let header = parse_header(token, &mut on_stack, &mut on_heap)?;
         let alg = self.allowed_algorithm(&header.alg)?;
         if header.crit.is_some() {
             return Err(TokenRejection::CriticalHeader.into());
         }
         let key = self.keys.key_for(header.kid.as_deref(), alg).await?;
         if !key.fits(alg) {
-            return Err(
-                TokenRejection::KeyAlgorithmMismatch { kid: header.kid.unwrap_or_default(), alg: header.alg }.into()
-            );
+            return Err(TokenRejection::KeyAlgorithmMismatch {
+                kid: header.kid.unwrap_or_default().into_owned(),
+                alg: header.alg.into_owned(),
+            }
+            .into());
         }
         let claims = match key.prepared(alg) {
             Some(prepared) => verify_prepared(token, prepared)?,
@@ -166,17 +174,29 @@ impl Verifier {
     }
 }
 
-/// Reads the JOSE header of a compact JWS without trusting anything in it yet.
-fn parse_header(token: &str) -> Result<TokenHeader, TokenRejection> {
+/// Reads the JOSE header of a compact JWS without trusting anything in it yet; the header is
+/// decoded into `on_stack` when it fits, into `on_heap` otherwise.
+fn parse_header<'a>(
+    token: &str,
+    on_stack: &'a mut [u8; HEADER_ON_STACK],
+    on_heap: &'a mut Vec<u8>,
+) -> Result<TokenHeader<'a>, TokenRejection> {
     let mut parts = token.split('.');
     let (Some(header), Some(_payload), Some(_signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(TokenRejection::NotAJwt);
     };
-    let json =
-        URL_SAFE_NO_PAD.decode(header).map_err(|_| TokenRejection::Malformed("the header is not base64url".into()))?;
-    serde_json::from_slice(&json)
+    let not_base64 = |_| TokenRejection::Malformed("the header is not base64url".into());
+    let json: &[u8] = match URL_SAFE_NO_PAD.decode_slice(header, on_stack) {
+        Ok(length) => &on_stack[..length],
+        Err(DecodeSliceError::OutputSliceTooSmall) => {
+            URL_SAFE_NO_PAD.decode_vec(header, on_heap).map_err(not_base64)?;
+            on_heap
+        }
+        Err(DecodeSliceError::DecodeError(error)) => return Err(not_base64(error)),
+    };
+    serde_json::from_slice(json)
         .map_err(|_| TokenRejection::Malformed("the header is not a JSON object with an alg".into()))
 }
 
@@ -191,8 +211,7 @@ fn verify_prepared(token: &str, key: &ParsedPublicKey) -> Result<Claims, TokenRe
     let payload = signing_input.split_once('.').map(|(_, payload)| payload).ok_or(TokenRejection::NotAJwt)?;
     let json =
         URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenRejection::Malformed("a part is not base64url".into()))?;
-    serde_json::from_slice(&json)
-        .map_err(|error| TokenRejection::Malformed(format!("the claims are not valid: {error}")))
+    Claims::from_payload(json).map_err(|error| TokenRejection::Malformed(format!("the claims are not valid: {error}")))
 }
 
 fn rejection_for(kind: &ErrorKind) -> TokenRejection {

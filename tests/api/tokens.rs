@@ -113,12 +113,10 @@ async fn malformed_opaque_encrypted_and_oversized_tokens() {
 async fn crit_headers_are_refused_and_key_urls_in_headers_are_ignored() {
     let issuer = TestIssuer::start().await;
     let app = TestApp::spawn(&issuer).await;
-    let sign_with_header = |extra: serde_json::Value| {
-        let mut header = json!({"alg": "RS256", "typ": "JWT", "kid": "primary"});
-        header.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let sign_raw = |header: &str| {
         let signing_input = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap()),
+            URL_SAFE_NO_PAD.encode(header),
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&issuer.claims()).unwrap())
         );
         let signature =
@@ -126,6 +124,13 @@ async fn crit_headers_are_refused_and_key_urls_in_headers_are_ignored() {
                 .unwrap();
         format!("{signing_input}.{signature}")
     };
+    let sign_with_header = |extra: serde_json::Value| {
+        let mut header = json!({"alg": "RS256", "typ": "JWT", "kid": "primary"});
+        header.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        sign_raw(&header.to_string())
+    };
+    let escaped_kid = sign_raw(r#"{"alg":"RS256","kid":"\u0070rimary"}"#);
+    assert_eq!(app.get_with_token("/api/private", &escaped_kid).await.status(), 200, "JSON escapes in the header");
     let crit = sign_with_header(json!({"crit": ["exp"], "exp": 1}));
     refused(&app, &crit).await.assert_invalid_token("crit header");
 
