@@ -108,7 +108,7 @@ if [ "$mode" = flood ]; then
   awk -v n="$count" 'NR <= n' "$work"/tokens/*.txt >"$work/flood.txt"
   # The same server verifies them: its development key signed them.
   before=$(peak_rss_mib)
-  read -r rps p50 p99 bad < <(TOKENS_FILE="$work/flood.txt" drive_once -s benches/load/flood.lua "$base")
+  read -r rps p50 p99 bad _ _ < <(TOKENS_FILE="$work/flood.txt" drive_once -s benches/load/flood.lua "$base")
   entries=$(curl -fs "$base/metrics" | awk '/^auth_token_cache_entries / { print $2 }')
   capacity=$(awk -F' *= *' '/^\[token_cache\]/ { s = 1 } s && $1 == "max_entries" { print $2; exit }' settings/default.toml)
   echo
@@ -198,6 +198,6 @@ for cache in true false; do
     -v pusr="$pusr" -v psys="$psys" -v xusr="$xusr" -v xsys="$xsys" 'BEGIN {
     extra = 1e6 / x - 1e6 / p
     printf "token cache %-5s: private/public = %.2f; extra server time per private request = %.1f µs (%.2f × the criterion check of %.2f µs);", c, x / p, extra, extra / check, check
-    printf " measured as CPU: user +%.1f µs, kernel +%.1f µs;", xusr - pusr, xsys - psys
+    printf " measured as server CPU: user %+.1f µs, kernel %+.1f µs;", xusr - pusr, xsys - psys
     printf " start-up to /healthz 200 (configured issuer) = %d ms\n", s }'
 done

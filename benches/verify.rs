@@ -1,16 +1,18 @@
 //! Criterion benchmarks of the token check: a full RS256 verification with the key cached, a
-//! verified-token cache hit, the 401 path of a garbage token, and parsing a key set.
+//! verified-token cache hit, the 401 path of a garbage token, parsing a token's claims, and
+//! parsing a key set.
 //!
 //! The verifiers are the real ones, fed by the built-in development issuer over loopback HTTP.
 //! Run with `cargo bench --bench verify`.
 
 use std::{future::pending, path::PathBuf, sync::Arc};
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use criterion::{Criterion, criterion_group, criterion_main};
 use figment::providers::Serialized;
 use jsonwebtoken::Algorithm;
 use protected_api::{
-    auth::{KeySet, Verifier, unix_now},
+    auth::{Claims, KeySet, Verifier, unix_now},
     dev_issuer::{DevIssuer, TokenOrder},
     settings::{self, Sources},
     startup::Application,
@@ -54,6 +56,8 @@ fn verification(c: &mut Criterion) {
     c.bench_function("verify: garbage token (401)", |b| {
         b.to_async(&runtime).iter(|| async { uncached.verify(garbage).await.unwrap_err() })
     });
+    let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap();
+    c.bench_function("claims: parse a token's payload", |b| b.iter(|| Claims::from_payload(payload.clone()).unwrap()));
     let jwks = issuer.jwks_document().as_bytes().to_vec();
     c.bench_function("key set: parse a one-key JWKS", |b| {
         b.iter(|| KeySet::parse(&jwks, &[Algorithm::RS256], 1).unwrap())
