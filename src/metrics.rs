@@ -1,5 +1,5 @@
-//! Prometheus metrics: requests, latency, token rejections by reason, verified tokens, key fetches
-//! and key set age, rendered in the Prometheus text format by prometheus-client.
+//! Prometheus metrics: requests, latency, token rejections by reason, verified tokens, the time of
+//! full token checks, key fetches and key set age, rendered in the Prometheus text format by prometheus-client.
 
 use std::{fmt::Write as _, sync::Arc, time::Duration};
 
@@ -92,6 +92,7 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     rejections: Family<ReasonLabels, Counter>,
     verified: Counter,
+    check_duration: Histogram,
     key_fetches: Family<OutcomeLabels, Counter>,
     key_set_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     cached_tokens: Gauge,
@@ -111,6 +112,7 @@ impl Metrics {
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         let rejections = Family::<ReasonLabels, Counter>::default();
         let verified = Counter::default();
+        let check_duration = Histogram::new(exponential_buckets(0.000_005, 2.0, 14));
         let key_fetches = Family::<OutcomeLabels, Counter>::default();
         let key_set_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         let cached_tokens = Gauge::default();
@@ -122,6 +124,11 @@ impl Metrics {
             rejections.clone(),
         );
         registry.register("auth_verified_tokens", "Access tokens verified successfully", verified.clone());
+        registry.register(
+            "auth_token_check_duration_seconds",
+            "Duration of the full checks of valid tokens not in the token cache: header, key, signature, claims",
+            check_duration.clone(),
+        );
         registry.register("jwks_fetches", "Signing key set fetches by outcome", key_fetches.clone());
         registry.register(
             "jwks_key_set_age_seconds",
@@ -129,7 +136,17 @@ impl Metrics {
             key_set_age.clone(),
         );
         registry.register("auth_token_cache_entries", "Verified tokens held in the token cache", cached_tokens.clone());
-        Metrics { registry, requests, latency, rejections, verified, key_fetches, key_set_age, cached_tokens }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            rejections,
+            verified,
+            check_duration,
+            key_fetches,
+            key_set_age,
+            cached_tokens,
+        }
     }
 
     /// Records one answered request on `route` (from [`route_label`]).
@@ -149,6 +166,11 @@ impl Metrics {
     }
 
     /// Records a key set fetch.
+    /// A valid token was checked in full (it was not in the token cache) in `elapsed`.
+    pub fn observe_full_check(&self, elapsed: Duration) {
+        self.check_duration.observe(elapsed.as_secs_f64());
+    }
+
     pub fn observe_key_fetch(&self, outcome: FetchOutcome) {
         self.key_fetches.get_or_create(&OutcomeLabels { outcome }).inc();
     }

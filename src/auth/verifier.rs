@@ -5,7 +5,7 @@
 //! network call — then the key, the signature (RSA keys prepared at fetch time), and the claim
 //! rules.
 
-use std::{borrow::Cow, collections::HashMap, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, sync::Arc, time::Instant};
 
 use aws_lc_rs::signature::ParsedPublicKey;
 use base64::{DecodeSliceError, Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -127,6 +127,7 @@ impl Verifier {
             self.metrics.observe_verified();
             return Ok(Arc::clone(&known.claims));
         }
+        let started = Instant::now();
         let (mut on_stack, mut on_heap) = ([0_u8; HEADER_ON_STACK], Vec::new());
         let header = parse_header(token, &mut on_stack, &mut on_heap)?;
         let alg = self.allowed_algorithm(&header.alg)?;
@@ -153,6 +154,7 @@ impl Verifier {
         let now = unix_now();
         self.rules.check(&claims, now)?;
         self.metrics.observe_verified();
+        self.metrics.observe_full_check(started.elapsed());
         let claims = Arc::new(claims);
         if let Some(cache) = &self.token_cache {
             let lifetime = cache.lifetime(self.rules.remaining_validity(&claims, now));
