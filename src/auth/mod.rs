@@ -27,5 +27,5 @@ pub use refresh::RefreshPolicy;
 pub use resource_metadata::{RESOURCE_METADATA_PATH, ResourceMetadata, serve_resource_metadata};
 pub use scheme::BearerAuth;
 pub use scope::{RequiredScope, ScopeDenied};
-pub use token_cache::{TokenCache, VerifiedToken};
+pub use token_cache::{TokenCache, TokenKey, VerifiedToken};
 pub use verifier::{Verifier, unix_now};

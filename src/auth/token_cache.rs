@@ -38,20 +38,30 @@ impl VerifiedToken {
     }
 }
 
-/// The SHA-256 of a token.
-type TokenHash = [u8; 32];
+/// What a token is cached under: the SHA-256 of the whole token. Computed once per request and
+/// used for both the lookup and, after a full check, the insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenKey([u8; 32]);
+
+impl From<&str> for TokenKey {
+    fn from(token: &str) -> Self {
+        let mut hash = [0; 32];
+        hash.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+        TokenKey(hash)
+    }
+}
 
 struct UntilExpiry;
 
-impl Expiry<TokenHash, Arc<VerifiedToken>> for UntilExpiry {
-    fn expire_after_create(&self, _: &TokenHash, token: &Arc<VerifiedToken>, _: Instant) -> Option<Duration> {
+impl Expiry<TokenKey, Arc<VerifiedToken>> for UntilExpiry {
+    fn expire_after_create(&self, _: &TokenKey, token: &Arc<VerifiedToken>, _: Instant) -> Option<Duration> {
         Some(token.lifetime)
     }
 }
 
 /// A bounded cache of verified tokens.
 pub struct TokenCache {
-    cache: Cache<TokenHash, Arc<VerifiedToken>>,
+    cache: Cache<TokenKey, Arc<VerifiedToken>>,
     max_ttl: Duration,
 }
 
@@ -68,15 +78,15 @@ impl TokenCache {
         until_exp.min(self.max_ttl)
     }
 
-    /// The remembered verification of `token`, if any.
-    pub fn get(&self, token: &str) -> Option<Arc<VerifiedToken>> {
-        self.cache.get(&hash(token))
+    /// The remembered verification of the token with this key, if any.
+    pub fn get(&self, key: &TokenKey) -> Option<Arc<VerifiedToken>> {
+        self.cache.get(key)
     }
 
     /// Remembers a verified token.
-    pub fn insert(&self, token: &str, verified: VerifiedToken) {
+    pub fn insert(&self, key: TokenKey, verified: VerifiedToken) {
         if !verified.lifetime.is_zero() {
-            self.cache.insert(hash(token), Arc::new(verified));
+            self.cache.insert(key, Arc::new(verified));
         }
     }
 
@@ -103,12 +113,6 @@ impl TokenCache {
     }
 }
 
-fn hash(token: &str) -> TokenHash {
-    let mut hash = [0; 32];
-    hash.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-    hash
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,10 +125,10 @@ mod tests {
     #[test]
     fn hits_need_the_whole_token() {
         let cache = TokenCache::new(10, Duration::from_secs(60));
-        cache.insert("header.payload.signature", verified("k1", Duration::from_secs(60)));
-        assert!(cache.get("header.payload.signature").is_some());
-        assert!(cache.get("header.payload.signaturX").is_none());
-        assert!(cache.get("header.payload.").is_none());
+        cache.insert(TokenKey::from("header.payload.signature"), verified("k1", Duration::from_secs(60)));
+        assert!(cache.get(&"header.payload.signature".into()).is_some());
+        assert!(cache.get(&"header.payload.signaturX".into()).is_none());
+        assert!(cache.get(&"header.payload.".into()).is_none());
     }
 
     #[test]
@@ -132,29 +136,29 @@ mod tests {
         let cache = TokenCache::new(10, Duration::from_secs(60));
         assert_eq!(cache.lifetime(Duration::from_secs(3600)), Duration::from_secs(60));
         assert_eq!(cache.lifetime(Duration::from_secs(5)), Duration::from_secs(5));
-        cache.insert("short", verified("k1", Duration::from_millis(50)));
-        cache.insert("expired", verified("k1", Duration::ZERO));
-        assert!(cache.get("short").is_some());
-        assert!(cache.get("expired").is_none());
+        cache.insert(TokenKey::from("short"), verified("k1", Duration::from_millis(50)));
+        cache.insert(TokenKey::from("expired"), verified("k1", Duration::ZERO));
+        assert!(cache.get(&"short".into()).is_some());
+        assert!(cache.get(&"expired".into()).is_none());
         std::thread::sleep(Duration::from_millis(80));
-        assert!(cache.get("short").is_none());
+        assert!(cache.get(&"short".into()).is_none());
     }
 
     #[test]
     fn tokens_of_removed_keys_are_dropped() {
         let cache = TokenCache::new(10, Duration::from_secs(60));
-        cache.insert("old", verified("old-key", Duration::from_secs(60)));
-        cache.insert("new", verified("new-key", Duration::from_secs(60)));
+        cache.insert(TokenKey::from("old"), verified("old-key", Duration::from_secs(60)));
+        cache.insert(TokenKey::from("new"), verified("new-key", Duration::from_secs(60)));
         cache.retain_keys(HashSet::from(["new-key".to_owned()]));
-        assert!(cache.get("old").is_none());
-        assert!(cache.get("new").is_some());
+        assert!(cache.get(&"old".into()).is_none());
+        assert!(cache.get(&"new".into()).is_some());
     }
 
     #[test]
     fn the_capacity_is_bounded() {
         let cache = TokenCache::new(100, Duration::from_secs(60));
         for n in 0..1000 {
-            cache.insert(&format!("token-{n}"), verified("k", Duration::from_secs(60)));
+            cache.insert(TokenKey::from(format!("token-{n}").as_str()), verified("k", Duration::from_secs(60)));
         }
         assert!(cache.len() <= 100, "{}", cache.len());
     }

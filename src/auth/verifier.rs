@@ -19,7 +19,7 @@ use super::{
     jwks_source::{FetchError, FetchLimits, JwksSource},
     key_store::KeyStore,
     refresh::RefreshPolicy,
-    token_cache::{TokenCache, VerifiedToken},
+    token_cache::{TokenCache, TokenKey, VerifiedToken},
 };
 use crate::{metrics::Metrics, settings::Settings};
 
@@ -122,7 +122,8 @@ impl Verifier {
         if token.len() > self.max_token_bytes {
             return Err(TokenRejection::TooLong { limit: self.max_token_bytes }.into());
         }
-        if let Some(known) = self.token_cache.as_ref().and_then(|cache| cache.get(token)) {
+        let cached = self.token_cache.as_ref().map(|cache| (cache, TokenKey::from(token)));
+        if let Some(known) = cached.as_ref().and_then(|(cache, key)| cache.get(key)) {
             self.rules.check_times(&known.claims, unix_now())?;
             self.metrics.observe_verified();
             return Ok(Arc::clone(&known.claims));
@@ -156,9 +157,9 @@ impl Verifier {
         self.metrics.observe_verified();
         self.metrics.observe_full_check(started.elapsed());
         let claims = Arc::new(claims);
-        if let Some(cache) = &self.token_cache {
+        if let Some((cache, token_key)) = cached {
             let lifetime = cache.lifetime(self.rules.remaining_validity(&claims, now));
-            cache.insert(token, VerifiedToken::new(Arc::clone(&claims), key.kid.clone(), lifetime));
+            cache.insert(token_key, VerifiedToken::new(Arc::clone(&claims), key.kid.clone(), lifetime));
         }
         Ok(claims)
     }
