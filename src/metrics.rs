@@ -94,6 +94,7 @@ pub struct Metrics {
     verified: Counter,
     check_duration: Histogram,
     key_fetches: Family<OutcomeLabels, Counter>,
+    unknown_kid_refetches: Counter,
     key_set_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     cached_tokens: Gauge,
 }
@@ -114,6 +115,7 @@ impl Metrics {
         let verified = Counter::default();
         let check_duration = Histogram::new(exponential_buckets(0.000_005, 2.0, 14));
         let key_fetches = Family::<OutcomeLabels, Counter>::default();
+        let unknown_kid_refetches = Counter::default();
         let key_set_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         let cached_tokens = Gauge::default();
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
@@ -131,6 +133,11 @@ impl Metrics {
         );
         registry.register("jwks_fetches", "Signing key set fetches by outcome", key_fetches.clone());
         registry.register(
+            "jwks_unknown_kid_refetches",
+            "Key set fetches caused by a token whose kid was not in the cached key set (at most one per cooldown)",
+            unknown_kid_refetches.clone(),
+        );
+        registry.register(
             "jwks_key_set_age_seconds",
             "Age of the cached signing key set (-1: none)",
             key_set_age.clone(),
@@ -144,6 +151,7 @@ impl Metrics {
             verified,
             check_duration,
             key_fetches,
+            unknown_kid_refetches,
             key_set_age,
             cached_tokens,
         }
@@ -165,12 +173,17 @@ impl Metrics {
         self.verified.inc();
     }
 
-    /// Records a key set fetch.
+    /// Records a key set fetch caused by an unknown `kid`.
+    pub fn observe_unknown_kid_refetch(&self) {
+        self.unknown_kid_refetches.inc();
+    }
+
     /// A valid token was checked in full (it was not in the token cache) in `elapsed`.
     pub fn observe_full_check(&self, elapsed: Duration) {
         self.check_duration.observe(elapsed.as_secs_f64());
     }
 
+    /// Records a key set fetch.
     pub fn observe_key_fetch(&self, outcome: FetchOutcome) {
         self.key_fetches.get_or_create(&OutcomeLabels { outcome }).inc();
     }

@@ -1,4 +1,5 @@
-//! The checks a verified token's claims must pass: issuer, audience, expiry, not-before.
+//! The checks a verified token's claims must pass: issuer, audience, expiry, not-before, and an
+//! issue time that is not in the future.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ pub struct ClaimRules {
     pub issuer: String,
     /// The audience `aud` must contain.
     pub audience: String,
-    /// Clock skew tolerated on `exp` and `nbf`.
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
     pub leeway: Duration,
 }
 
@@ -31,6 +32,11 @@ impl ClaimRules {
                 return Err(TokenRejection::BadAudience { expected: self.audience.clone() });
             }
             Some(_) => {}
+        }
+        if let Some(iat) = claims.iat
+            && iat.saturating_sub(self.leeway_seconds()) > now
+        {
+            return Err(TokenRejection::IssuedInTheFuture { at: iat });
         }
         self.check_times(claims, now)
     }
@@ -103,6 +109,16 @@ mod tests {
             rules().check(&claims(json!({"nbf": NOW + 11})), NOW),
             Err(TokenRejection::NotYetValid { at: NOW + 11 })
         );
+    }
+
+    #[test]
+    fn an_issue_time_in_the_future_is_refused_past_the_leeway() {
+        assert_eq!(rules().check(&claims(json!({"iat": NOW + 10})), NOW), Ok(()));
+        assert_eq!(
+            rules().check(&claims(json!({"iat": NOW + 11})), NOW),
+            Err(TokenRejection::IssuedInTheFuture { at: NOW + 11 })
+        );
+        assert_eq!(rules().check(&claims(json!({"iat": NOW - 86_400})), NOW), Ok(()));
     }
 
     #[test]

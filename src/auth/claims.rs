@@ -1,47 +1,57 @@
 //! The claims of a verified access token, typed where Auth0 defines them and kept whole otherwise.
+//!
+//! The claims set is read strictly (RFC 7519 §4, §7.2): a JSON object whose claim names are
+//! unique; `exp`, `nbf` and `iat` are whole seconds from 0 to `i64::MAX`; `iss`, `sub`, `scope`,
+//! `azp` and `client_id` are strings, `aud` a string or an array of strings, `permissions` an
+//! array of strings. A `null` counts as absent.
 
-use std::{borrow::Cow, sync::OnceLock};
+use std::{borrow::Cow, fmt, sync::OnceLock};
 
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef, Registry},
     types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
 };
-use serde::{Deserialize, Serialize};
+use serde::{
+    Deserialize, Deserializer, Serialize,
+    de::{self, MapAccess, Visitor},
+};
 use serde_json::{Map, Value, value::RawValue};
+
+use super::json_object::{Text, duplicate};
 
 /// The claims of an access token. Claims without a field of their own stay in `extra`, so a
 /// response echoing the claims shows everything the token carried.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Claims {
     /// Issuer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     /// Subject: the user (`auth0|…`) or the client (`…@clients`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
     /// Audience: one identifier or several.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
     /// Expiry, in seconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
     /// Issue time, in seconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
     /// Not-before time, in seconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
     /// Space-separated OAuth 2.0 scopes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Auth0 RBAC permissions ("Add Permissions in the Access Token").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
     /// Authorized party: the client the token was issued to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub azp: Option<String>,
     /// The client the token was issued to (RFC 9068).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Every other claim, as the token carried it.
     #[serde(flatten)]
@@ -96,6 +106,76 @@ impl Claims {
             scope: self.scope.as_deref().unwrap_or_default(),
             permissions: self.permissions.as_deref().unwrap_or_default(),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ClaimsVisitor)
+    }
+}
+
+struct ClaimsVisitor;
+
+/// The claims with a field of their own, in the order of `seen` below.
+const TYPED: [&str; 10] = ["iss", "sub", "aud", "exp", "iat", "nbf", "scope", "permissions", "azp", "client_id"];
+
+impl<'de> Visitor<'de> for ClaimsVisitor {
+    type Value = Claims;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+        let mut claims = Claims::default();
+        let mut seen = [false; TYPED.len()];
+        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+            let Some(index) = TYPED.iter().position(|typed| *typed == name) else {
+                let value = map.next_value::<Value>()?;
+                let name = name.into_owned();
+                if claims.extra.contains_key(&name) {
+                    return Err(duplicate(&name));
+                }
+                claims.extra.insert(name, value);
+                continue;
+            };
+            if std::mem::replace(&mut seen[index], true) {
+                return Err(duplicate(&name));
+            }
+            match TYPED[index] {
+                "iss" => claims.iss = map.next_value()?,
+                "sub" => claims.sub = map.next_value()?,
+                "aud" => claims.aud = map.next_value()?,
+                "exp" => claims.exp = map.next_value::<Option<NumericDate>>()?.map(|date| date.0),
+                "iat" => claims.iat = map.next_value::<Option<NumericDate>>()?.map(|date| date.0),
+                "nbf" => claims.nbf = map.next_value::<Option<NumericDate>>()?.map(|date| date.0),
+                "scope" => claims.scope = map.next_value()?,
+                "permissions" => claims.permissions = map.next_value()?,
+                "azp" => claims.azp = map.next_value()?,
+                _ => claims.client_id = map.next_value()?,
+            }
+        }
+        Ok(claims)
+    }
+}
+
+/// A time claim: whole seconds since the Unix epoch, from 0 to `i64::MAX`.
+struct NumericDate(i64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NumericDateVisitor;
+        impl Visitor<'_> for NumericDateVisitor {
+            type Value = NumericDate;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("whole seconds since the Unix epoch, 0 or more")
+            }
+            fn visit_u64<E: de::Error>(self, seconds: u64) -> Result<Self::Value, E> {
+                i64::try_from(seconds).map(NumericDate).map_err(|_| E::custom("a time past the year 292277026596"))
+            }
+        }
+        deserializer.deserialize_u64(NumericDateVisitor)
     }
 }
 
@@ -238,6 +318,45 @@ mod tests {
         assert_eq!(claims.as_json().get(), payload);
         assert!(Claims::from_payload(b"[1, 2]".to_vec()).is_err());
         assert!(Claims::from_payload(br#"{"exp": "soon"}"#.to_vec()).is_err());
+    }
+
+    #[test]
+    fn the_claims_set_is_an_object_with_unique_names() {
+        for refused in [
+            "[1, 2]",
+            r#""claims""#,
+            "null",
+            r#"{"exp": 1, "exp": 2}"#,
+            r#"{"sub": "a", "\u0073ub": "b"}"#,
+            r#"{"https://example.com/roles": [], "https://example.com/roles": ["admin"]}"#,
+        ] {
+            let error = Claims::from_payload(refused.as_bytes().to_vec()).unwrap_err().to_string();
+            assert!(
+                error.contains("expected a JSON object") || error.contains("appears more than once"),
+                "{refused}: {error}"
+            );
+        }
+        assert!(Claims::from_payload(br#"{"nested": {"a": 1}, "exp": null}"#.to_vec()).unwrap().exp.is_none());
+    }
+
+    #[test]
+    fn times_are_whole_seconds_and_typed_claims_have_their_types() {
+        let parse = |json: &str| Claims::from_payload(json.as_bytes().to_vec());
+        assert_eq!(parse(r#"{"exp": 9223372036854775807, "iat": 0}"#).unwrap().exp, Some(i64::MAX));
+        for refused in [
+            r#"{"exp": 1.8e9}"#,
+            r#"{"exp": 1800000000.0}"#,
+            r#"{"nbf": -1}"#,
+            r#"{"iat": 9223372036854775808}"#,
+            r#"{"iat": "2026-12-01"}"#,
+            r#"{"sub": 5}"#,
+            r#"{"iss": ["https://tenant.example/"]}"#,
+            r#"{"aud": ["a", 5]}"#,
+            r#"{"scope": ["read:messages"]}"#,
+            r#"{"permissions": "read:messages"}"#,
+        ] {
+            assert!(parse(refused).is_err(), "{refused}");
+        }
     }
 
     #[test]

@@ -112,6 +112,12 @@ pub enum TokenRejection {
         /// The token's `nbf`.
         at: i64,
     },
+    /// `iat` is further in the future than the leeway allows.
+    #[error("the token was issued in the future, at {} (check the issuer's clock)", rfc3339(*at))]
+    IssuedInTheFuture {
+        /// The token's `iat`.
+        at: i64,
+    },
     /// A claim every token must carry is absent.
     #[error("the token has no {0} claim")]
     MissingClaim(&'static str),
@@ -144,7 +150,7 @@ pub enum RejectionReason {
     BadSignature,
     /// `exp` passed.
     Expired,
-    /// `nbf` ahead.
+    /// `nbf` or `iat` ahead.
     NotYetValid,
     /// `iss`, `aud` or `exp` missing.
     MissingClaim,
@@ -191,7 +197,9 @@ impl TokenRejection {
             TokenRejection::MissingKid { .. } | TokenRejection::UnknownKid { .. } => RejectionReason::UnknownKid,
             TokenRejection::KeyAlgorithmMismatch { .. } | TokenRejection::BadSignature => RejectionReason::BadSignature,
             TokenRejection::Expired { .. } => RejectionReason::Expired,
-            TokenRejection::NotYetValid { .. } => RejectionReason::NotYetValid,
+            TokenRejection::NotYetValid { .. } | TokenRejection::IssuedInTheFuture { .. } => {
+                RejectionReason::NotYetValid
+            }
             TokenRejection::MissingClaim(_) => RejectionReason::MissingClaim,
             TokenRejection::BadAudience { .. } => RejectionReason::BadAudience,
             TokenRejection::BadIssuer { .. } => RejectionReason::BadIssuer,

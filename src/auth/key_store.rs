@@ -3,7 +3,10 @@
 //! - A request whose `kid` is in the current key set never waits on the network: once the set is
 //!   older than the TTL, one background task refreshes it while the current keys keep serving.
 //! - Every fetch goes through one lock, so concurrent misses cause one fetch.
-//! - An unknown `kid` refetches at most once per cooldown; a failed fetch never drops good keys.
+//! - An unknown `kid` refetches at once unless another unknown `kid` caused a refetch within the
+//!   cooldown; start-up and scheduled fetches do not start it, so a key published just after one
+//!   is accepted on its first request. Within the cooldown an unknown `kid` fetches nothing, but
+//!   waits for a fetch already under way. A failed fetch never drops good keys.
 //! - Failures back off; the last good keys serve until `ttl + max_stale`, then requests get 503.
 
 use std::{
@@ -29,7 +32,7 @@ use crate::metrics::{FetchOutcome, Metrics};
 /// What the store knows about its fetches.
 #[derive(Debug, Default)]
 struct FetchStatus {
-    last_attempt: Option<Instant>,
+    last_unknown_kid_refetch: Option<Instant>,
     last_success: Option<SystemTime>,
     consecutive_failures: u32,
     retry_at: Option<Instant>,
@@ -50,6 +53,17 @@ pub struct KeyHealth {
     pub last_success: Option<SystemTime>,
     /// The error of the last fetch, if it failed.
     pub last_error: Option<String>,
+}
+
+/// What made the store fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FetchCause {
+    /// Start-up, or no key set cached.
+    NoKeys,
+    /// The cached key set is older than the TTL.
+    Scheduled,
+    /// A token named a `kid` the cached key set lacks.
+    UnknownKid,
 }
 
 /// Signing keys of one issuer.
@@ -91,7 +105,7 @@ impl KeyStore {
 
     /// Fetches the keys unless they are cached; failures are logged and retried later.
     pub async fn warm_up(&self) {
-        if self.refresh(None).await.is_ok() {
+        if self.refresh(None, FetchCause::NoKeys).await.is_ok() {
             tracing::info!("signing keys fetched");
         }
     }
@@ -103,10 +117,12 @@ impl KeyStore {
             return Ok(key);
         }
         let unknown = || AuthError::from(TokenRejection::UnknownKid { kid: kid.unwrap_or("(none)").to_owned() });
-        if !self.policy.may_refetch_for_unknown_kid(self.since_last_attempt()) {
-            return Err(unknown());
-        }
-        let fresh = self.refresh(Some(set.generation)).await.map_err(|_| unknown())?;
+        let fresh = if self.policy.may_refetch_for_unknown_kid(self.since_unknown_kid_refetch()) {
+            self.refresh(Some(set.generation), FetchCause::UnknownKid).await.ok()
+        } else {
+            self.fetched_since(set.generation).await
+        };
+        let fresh = fresh.ok_or_else(unknown)?;
         fitting_key(&fresh, kid, alg)?.ok_or_else(unknown)
     }
 
@@ -132,7 +148,10 @@ impl KeyStore {
                 }
                 Ok(set)
             }
-            None => self.refresh(None).await.map_err(|retry_after| AuthError::KeysUnavailable { retry_after }),
+            None => self
+                .refresh(None, FetchCause::NoKeys)
+                .await
+                .map_err(|retry_after| AuthError::KeysUnavailable { retry_after }),
         }
     }
 
@@ -142,14 +161,20 @@ impl KeyStore {
         }
         let store = Arc::clone(self);
         tokio::spawn(async move {
-            let _ = store.refresh(Some(seen)).await;
+            let _ = store.refresh(Some(seen), FetchCause::Scheduled).await;
             store.refreshing.store(false, Ordering::Release);
         });
     }
 
+    /// A key set newer than `generation`, waiting for a fetch under way; fetches nothing itself.
+    async fn fetched_since(&self, generation: u64) -> Option<Arc<KeySet>> {
+        let _after_a_fetch_under_way = self.fetch_lock.lock().await;
+        self.cache.get(&()).await.filter(|set| set.generation != generation)
+    }
+
     /// Fetches a new key set unless the cached one differs from `seen` (another caller already
     /// fetched it). On failure, answers how long until the next attempt is allowed.
-    async fn refresh(&self, seen: Option<u64>) -> Result<Arc<KeySet>, Duration> {
+    async fn refresh(&self, seen: Option<u64>, cause: FetchCause) -> Result<Arc<KeySet>, Duration> {
         let _one_fetch_at_a_time = self.fetch_lock.lock().await;
         if let Some(current) = self.cache.get(&()).await
             && Some(current.generation) != seen
@@ -162,7 +187,15 @@ impl KeyStore {
         }
         let generation = {
             let mut status = self.status();
-            status.last_attempt = Some(started);
+            if cause == FetchCause::UnknownKid {
+                // Checked again under the fetch lock: another unknown kid may have fetched meanwhile.
+                let since = status.last_unknown_kid_refetch.map(|at| started.saturating_duration_since(at));
+                if !self.policy.may_refetch_for_unknown_kid(since) {
+                    return Err(self.policy.cooldown);
+                }
+                status.last_unknown_kid_refetch = Some(started);
+                self.metrics.observe_unknown_kid_refetch();
+            }
             status.generation + 1
         };
         let outcome = match tokio::time::timeout(self.policy.fetch_timeout, self.source.fetch()).await {
@@ -210,8 +243,8 @@ impl KeyStore {
         self.status().retry_at.filter(|at| *at > now).map(|at| at - now)
     }
 
-    fn since_last_attempt(&self) -> Option<Duration> {
-        self.status().last_attempt.map(|at| at.elapsed())
+    fn since_unknown_kid_refetch(&self) -> Option<Duration> {
+        self.status().last_unknown_kid_refetch.map(|at| at.elapsed())
     }
 
     fn status(&self) -> MutexGuard<'_, FetchStatus> {

@@ -5,6 +5,7 @@ mod challenge;
 mod claim_rules;
 mod claims;
 mod error;
+mod json_object;
 mod jwks_source;
 mod key_set;
 mod key_store;
@@ -14,6 +15,7 @@ mod responses;
 mod scheme;
 mod scope;
 mod token_cache;
+mod token_header;
 mod verifier;
 
 pub use challenge::BearerChallenge;

@@ -9,7 +9,7 @@ use crate::settings::JwksSettings;
 pub struct RefreshPolicy {
     /// A key set younger than this is used without a refresh.
     pub ttl: Duration,
-    /// Minimum time between fetch attempts caused by an unknown `kid`.
+    /// Minimum time between refetches caused by an unknown `kid`; other fetches do not count.
     pub cooldown: Duration,
     /// How long past `ttl` the last good key set keeps serving while refreshes fail.
     pub max_stale: Duration,
@@ -44,9 +44,10 @@ impl RefreshPolicy {
         self.ttl.saturating_add(self.max_stale)
     }
 
-    /// Whether an unknown `kid` may trigger a fetch, given the time since the last attempt.
-    pub fn may_refetch_for_unknown_kid(&self, since_last_attempt: Option<Duration>) -> bool {
-        since_last_attempt.is_none_or(|elapsed| elapsed >= self.cooldown)
+    /// Whether an unknown `kid` may trigger a fetch, given the time since the last refetch that
+    /// an unknown `kid` caused.
+    pub fn may_refetch_for_unknown_kid(&self, since_unknown_kid_refetch: Option<Duration>) -> bool {
+        since_unknown_kid_refetch.is_none_or(|elapsed| elapsed >= self.cooldown)
     }
 
     /// The delay before the next attempt after `failures` consecutive failures (1 or more):

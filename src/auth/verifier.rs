@@ -5,21 +5,22 @@
 //! network call — then the key, the signature (RSA keys prepared at fetch time), and the claim
 //! rules.
 
-use std::{borrow::Cow, collections::HashMap, sync::Arc, time::Instant};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use aws_lc_rs::signature::ParsedPublicKey;
-use base64::{DecodeSliceError, Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, Validation, errors::ErrorKind};
-use serde::{Deserialize, de::IgnoredAny};
 
 use super::{
     claim_rules::ClaimRules,
     claims::Claims,
     error::{AuthError, TokenRejection},
+    json_object::problem,
     jwks_source::{FetchError, FetchLimits, JwksSource},
     key_store::KeyStore,
     refresh::RefreshPolicy,
     token_cache::{TokenCache, TokenKey, VerifiedToken},
+    token_header::{HEADER_ON_STACK, parse_header},
 };
 use crate::{metrics::Metrics, settings::Settings};
 
@@ -34,21 +35,6 @@ pub struct Verifier {
     token_cache: Option<Arc<TokenCache>>,
     metrics: Arc<Metrics>,
 }
-
-/// The part of the JOSE header this service reads, borrowed from the decoded header.
-#[derive(Deserialize)]
-struct TokenHeader<'a> {
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(default, borrow)]
-    kid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
-}
-
-/// Room for the decoded JOSE header of a typical token (`alg`, `typ`, `kid`) on the stack;
-/// longer headers (an `x5c` chain, say) are decoded on the heap.
-const HEADER_ON_STACK: usize = 256;
 
 impl Verifier {
     /// A verifier for tokens of `issuer` for `audience`, fetching keys and checking as `settings` say.
@@ -132,7 +118,7 @@ impl Verifier {
         let (mut on_stack, mut on_heap) = ([0_u8; HEADER_ON_STACK], Vec::new());
         let header = parse_header(token, &mut on_stack, &mut on_heap)?;
         let alg = self.allowed_algorithm(&header.alg)?;
-        if header.crit.is_some() {
+        if header.crit {
             return Err(TokenRejection::CriticalHeader.into());
         }
         let key = self.keys.key_for(header.kid.as_deref(), alg).await?;
@@ -177,32 +163,6 @@ impl Verifier {
     }
 }
 
-/// Reads the JOSE header of a compact JWS without trusting anything in it yet; the header is
-/// decoded into `on_stack` when it fits, into `on_heap` otherwise.
-fn parse_header<'a>(
-    token: &str,
-    on_stack: &'a mut [u8; HEADER_ON_STACK],
-    on_heap: &'a mut Vec<u8>,
-) -> Result<TokenHeader<'a>, TokenRejection> {
-    let mut parts = token.split('.');
-    let (Some(header), Some(_payload), Some(_signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(TokenRejection::NotAJwt);
-    };
-    let not_base64 = |_| TokenRejection::Malformed("the header is not base64url".into());
-    let json: &[u8] = match URL_SAFE_NO_PAD.decode_slice(header, on_stack) {
-        Ok(length) => &on_stack[..length],
-        Err(DecodeSliceError::OutputSliceTooSmall) => {
-            URL_SAFE_NO_PAD.decode_vec(header, on_heap).map_err(not_base64)?;
-            on_heap
-        }
-        Err(DecodeSliceError::DecodeError(error)) => return Err(not_base64(error)),
-    };
-    serde_json::from_slice(json)
-        .map_err(|_| TokenRejection::Malformed("the header is not a JSON object with an alg".into()))
-}
-
 /// Checks the signature of a compact JWS with a key parsed at fetch time, then decodes its claims.
 fn verify_prepared(token: &str, key: &ParsedPublicKey) -> Result<Claims, TokenRejection> {
     let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenRejection::NotAJwt)?;
@@ -214,17 +174,21 @@ fn verify_prepared(token: &str, key: &ParsedPublicKey) -> Result<Claims, TokenRe
     let payload = signing_input.split_once('.').map(|(_, payload)| payload).ok_or(TokenRejection::NotAJwt)?;
     let json =
         URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenRejection::Malformed("a part is not base64url".into()))?;
-    Claims::from_payload(json).map_err(|error| TokenRejection::Malformed(format!("the claims are not valid: {error}")))
+    Claims::from_payload(json).map_err(|error| invalid_claims(&error))
 }
 
 fn rejection_for(kind: &ErrorKind) -> TokenRejection {
     match kind {
-        ErrorKind::InvalidSignature => TokenRejection::BadSignature,
         ErrorKind::Base64(_) => TokenRejection::Malformed("a part is not base64url".into()),
-        ErrorKind::Json(error) => TokenRejection::Malformed(format!("the claims are not valid: {error}")),
+        ErrorKind::Json(error) => invalid_claims(error),
         ErrorKind::Utf8(_) => TokenRejection::Malformed("the claims are not UTF-8".into()),
-        other => TokenRejection::Malformed(format!("{other:?}")),
+        // A signature that does not verify, or that cannot be checked with this key at all.
+        _ => TokenRejection::BadSignature,
     }
+}
+
+fn invalid_claims(error: &serde_json::Error) -> TokenRejection {
+    TokenRejection::Malformed(format!("the claims are not valid: {}", problem(error)))
 }
 
 /// The current Unix time in seconds.

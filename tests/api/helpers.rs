@@ -59,6 +59,15 @@ impl SigningKey {
         jwk
     }
 
+    /// Signs the exact bytes of `header` and `payload` (JSON or not) with RS256.
+    pub fn sign_raw(&self, header: &str, payload: &str) -> String {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding_key(), Algorithm::RS256).unwrap();
+        format!("{signing_input}.{signature}")
+    }
+
     /// Signs `claims` with RS256 under this key's `kid`.
     pub fn sign(&self, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::RS256);

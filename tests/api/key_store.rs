@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::Value;
 use tokio::task::JoinSet;
 
@@ -42,6 +43,89 @@ async fn an_unknown_kid_refetches_and_a_rotated_key_is_accepted_on_the_next_requ
     answer(app.get_with_token("/api/private", &issuer.token()).await)
         .await
         .assert_invalid_token("signing key kid=primary is not in the issuer's key set");
+}
+
+/// Sends `count` tokens with random `kid`s, 50 at a time, and asserts each gets 401. Their
+/// signatures are not computed: an unknown `kid` is refused before the signature is checked.
+async fn random_kids(app: &TestApp, issuer: &TestIssuer, count: usize) {
+    let payload = URL_SAFE_NO_PAD.encode(issuer.claims().to_string());
+    let mut requests = JoinSet::new();
+    for n in 0..count {
+        let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"RS256","kid":"random-{n}"}}"#));
+        let token = format!("{header}.{payload}.c2lnbmF0dXJl");
+        let (client, url) = (app.client.clone(), app.url("/api/private"));
+        requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
+        if requests.len() == 50 {
+            assert_eq!(requests.join_next().await.unwrap().unwrap(), 401);
+        }
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.unwrap(), 401);
+    }
+}
+
+#[tokio::test]
+async fn a_key_published_right_after_start_up_is_accepted_on_its_first_request() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn(&issuer).await;
+    app.wait_until_ready().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rotated = SigningKey::fixture("rotated");
+    issuer.publish(&[issuer.primary.clone(), rotated.clone()]);
+    let before = issuer.jwks_fetches();
+
+    let first = app.get_with_token("/api/private", &rotated.sign(&issuer.claims())).await;
+    assert_eq!(first.status(), 200, "the start-up fetch does not start the unknown-kid cooldown");
+    assert_eq!(issuer.jwks_fetches(), before + 1, "exactly one extra fetch");
+
+    random_kids(&app, &issuer, 1000).await;
+    assert_eq!(issuer.jwks_fetches(), before + 1, "random kids within the cooldown fetch nothing");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.lines().any(|line| line == "jwks_unknown_kid_refetches_total 1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_key_published_right_after_a_scheduled_refresh_is_accepted_on_its_first_request() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.ttl", "3s"))).await;
+    app.wait_until_ready().await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200);
+    for _ in 0..100 {
+        if issuer.jwks_fetches() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(issuer.jwks_fetches(), 2, "the key set was due: one scheduled refresh");
+    let rotated = SigningKey::fixture("rotated");
+    issuer.publish(&[issuer.primary.clone(), rotated.clone()]);
+
+    let first = app.get_with_token("/api/private", &rotated.sign(&issuer.claims())).await;
+    assert_eq!(first.status(), 200, "a scheduled refresh does not start the unknown-kid cooldown");
+    assert_eq!(issuer.jwks_fetches(), 3, "exactly one extra fetch");
+
+    random_kids(&app, &issuer, 1000).await;
+    assert_eq!(issuer.jwks_fetches(), 3, "random kids within the cooldown fetch nothing");
+}
+
+#[tokio::test]
+async fn a_new_key_waits_for_the_refetch_another_unknown_kid_started() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("token_cache.enabled", false))).await;
+    app.wait_until_ready().await;
+    let rotated = SigningKey::fixture("rotated");
+    issuer.publish(&[issuer.primary.clone(), rotated.clone()]);
+    let token = rotated.sign(&issuer.claims());
+    let mut requests = JoinSet::new();
+    for _ in 0..100 {
+        let (client, url, token) = (app.client.clone(), app.url("/api/private"), token.clone());
+        requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.unwrap(), 200, "concurrent first requests share the one refetch");
+    }
+    assert_eq!(issuer.jwks_fetches(), 2);
 }
 
 #[tokio::test]

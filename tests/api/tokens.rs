@@ -23,7 +23,10 @@ async fn expired_and_not_yet_valid_tokens() {
     let early = issuer.token_with(json!({"nbf": unix_now() + 600}));
     refused(&app, &early).await.assert_invalid_token("the token is not valid before");
 
-    let within_leeway = issuer.token_with(json!({"exp": unix_now() - 2, "nbf": unix_now() + 2}));
+    let issued_ahead = issuer.token_with(json!({"iat": unix_now() + 600}));
+    refused(&app, &issued_ahead).await.assert_invalid_token("the token was issued in the future");
+
+    let within_leeway = issuer.token_with(json!({"exp": unix_now() - 2, "nbf": unix_now() + 2, "iat": unix_now() + 2}));
     assert_eq!(app.get_with_token("/api/private", &within_leeway).await.status(), 200);
 }
 
@@ -107,6 +110,42 @@ async fn malformed_opaque_encrypted_and_oversized_tokens() {
 
     let bad_claims = issuer.token_with(json!({"exp": "tomorrow"}));
     refused(&app, &bad_claims).await.assert_invalid_token("the token is malformed: the claims are not valid");
+}
+
+#[tokio::test]
+async fn header_and_claims_are_json_objects_with_unique_names_even_when_signed() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn(&issuer).await;
+    let claims = issuer.claims().to_string();
+    let key = &issuer.primary;
+    assert_eq!(
+        app.get_with_token("/api/private", &key.sign_raw(r#"{"alg":"RS256","kid":"primary"}"#, &claims)).await.status(),
+        200
+    );
+
+    let array_header = key.sign_raw(r#"["RS256","primary"]"#, &claims);
+    refused(&app, &array_header)
+        .await
+        .assert_invalid_token("the header is not valid: invalid type: sequence, expected a JSON object");
+    let twice = key.sign_raw(r#"{"alg":"RS256","kid":"primary","kid":"other"}"#, &claims);
+    refused(&app, &twice)
+        .await
+        .assert_invalid_token("the header is not valid: the member `kid` appears more than once");
+    let typed = key.sign_raw(r#"{"alg":"RS256","kid":"primary","x5c":"not-an-array"}"#, &claims);
+    refused(&app, &typed).await.assert_invalid_token("the header is not valid: invalid type: string");
+
+    let claims_array = key.sign_raw(r#"{"alg":"RS256","kid":"primary"}"#, &format!("[{claims}]"));
+    refused(&app, &claims_array)
+        .await
+        .assert_invalid_token("the claims are not valid: invalid type: sequence, expected a JSON object");
+    let duplicate_sub = claims.replacen('{', r#"{"sub":"auth0|admin","#, 1);
+    let duplicate_sub = key.sign_raw(r#"{"alg":"RS256","kid":"primary"}"#, &duplicate_sub);
+    refused(&app, &duplicate_sub)
+        .await
+        .assert_invalid_token("the claims are not valid: the member `sub` appears more than once");
+    let float_exp = claims.replacen('{', r#"{"nbf":1.5e9,"#, 1);
+    let float_exp = key.sign_raw(r#"{"alg":"RS256","kid":"primary"}"#, &float_exp);
+    refused(&app, &float_exp).await.assert_invalid_token("expected whole seconds since the Unix epoch");
 }
 
 #[tokio::test]
