@@ -3,7 +3,7 @@
 //! The claims set is read strictly (RFC 7519 §4, §7.2): a JSON object whose claim names are
 //! unique; `exp`, `nbf` and `iat` are whole seconds from 0 to `i64::MAX`; `iss`, `sub`, `scope`,
 //! `azp` and `client_id` are strings, `aud` a string or an array of strings, `permissions` an
-//! array of strings. A `null` counts as absent.
+//! array of strings. A `null` counts as absent, except for the time claims.
 
 use std::{borrow::Cow, fmt, sync::OnceLock};
 
@@ -147,9 +147,9 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
                 "iss" => claims.iss = map.next_value()?,
                 "sub" => claims.sub = map.next_value()?,
                 "aud" => claims.aud = map.next_value()?,
-                "exp" => claims.exp = map.next_value::<Option<NumericDate>>()?.map(|date| date.0),
-                "iat" => claims.iat = map.next_value::<Option<NumericDate>>()?.map(|date| date.0),
-                "nbf" => claims.nbf = map.next_value::<Option<NumericDate>>()?.map(|date| date.0),
+                "exp" => claims.exp = Some(map.next_value::<NumericDate>()?.0),
+                "iat" => claims.iat = Some(map.next_value::<NumericDate>()?.0),
+                "nbf" => claims.nbf = Some(map.next_value::<NumericDate>()?.0),
                 "scope" => claims.scope = map.next_value()?,
                 "permissions" => claims.permissions = map.next_value()?,
                 "azp" => claims.azp = map.next_value()?,
@@ -336,7 +336,7 @@ mod tests {
                 "{refused}: {error}"
             );
         }
-        assert!(Claims::from_payload(br#"{"nested": {"a": 1}, "exp": null}"#.to_vec()).unwrap().exp.is_none());
+        assert!(Claims::from_payload(br#"{"nested": {"a": 1}, "sub": null}"#.to_vec()).unwrap().sub.is_none());
     }
 
     #[test]
@@ -347,6 +347,7 @@ mod tests {
             r#"{"exp": 1.8e9}"#,
             r#"{"exp": 1800000000.0}"#,
             r#"{"nbf": -1}"#,
+            r#"{"exp": null}"#,
             r#"{"iat": 9223372036854775808}"#,
             r#"{"iat": "2026-12-01"}"#,
             r#"{"sub": 5}"#,

@@ -311,12 +311,16 @@ fn quoted(text: &str) -> String {
         .collect()
 }
 
-/// A Unix time as `2026-11-26T10:00:00Z`.
+/// A Unix time as `2026-11-26T10:00:00Z`; as the number of seconds past the year 9999, which
+/// RFC 3339 cannot write.
 fn rfc3339(seconds: i64) -> String {
+    const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
     u64::try_from(seconds)
         .ok()
-        .and_then(|s| std::time::UNIX_EPOCH.checked_add(Duration::from_secs(s)))
-        .map(|time| humantime::format_rfc3339_seconds(time).to_string())
+        .filter(|seconds| *seconds <= LAST_RFC3339_SECOND)
+        .map(|seconds| {
+            humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(seconds)).to_string()
+        })
         .unwrap_or_else(|| seconds.to_string())
 }
 
@@ -337,5 +341,8 @@ mod tests {
     fn expiry_is_written_as_rfc3339() {
         let text = TokenRejection::Expired { at: 1_795_687_200 }.to_string();
         assert_eq!(text, "the token expired at 2026-11-26T10:00:00Z");
+        let far = TokenRejection::NotYetValid { at: i64::MAX }.to_string();
+        assert_eq!(far, "the token is not valid before 9223372036854775807");
+        assert!(TokenRejection::Expired { at: 253_402_300_799 }.to_string().ends_with("9999-12-31T23:59:59Z"));
     }
 }

@@ -21,6 +21,7 @@ use poem::{
     web::{Data, Json},
 };
 use protected_api::{
+    auth::Verifier,
     settings::{self, Settings, Sources},
     startup::Application,
 };
@@ -30,49 +31,76 @@ use tokio::sync::oneshot;
 /// The audience the test service expects.
 pub const AUDIENCE: &str = "https://api.example.com";
 
-/// An RSA key of the test identity provider, with the `kid` it is published under.
+/// A key of the test identity provider, with the `kid` it is published under and the
+/// algorithm it signs with.
 #[derive(Clone)]
 pub struct SigningKey {
     pub kid: String,
-    pem: Vec<u8>,
+    pub alg: Algorithm,
+    key: EncodingKey,
+    /// Whether the published JWK names `alg` (RFC 7517 §4.4).
+    pinned: bool,
 }
 
 impl SigningKey {
+    /// An RS256 key from `tests/fixtures/{name}.pem`, published with `alg`.
     pub fn fixture(name: &str) -> Self {
-        let path = fixtures_dir().join(format!("{name}.pem"));
-        SigningKey { kid: name.to_owned(), pem: std::fs::read(&path).expect("test key fixture") }
+        let pem = std::fs::read(fixtures_dir().join(format!("{name}.pem"))).expect("test key fixture");
+        let key = EncodingKey::from_rsa_pem(&pem).expect("RSA PEM");
+        SigningKey { kid: name.to_owned(), alg: Algorithm::RS256, key, pinned: true }
+    }
+
+    /// A P-256 key generated now, signing ES256.
+    pub fn generated_ec(kid: &str) -> Self {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("P-256 key");
+        let der = pair.to_pkcs8v1().expect("PKCS#8");
+        let key = EncodingKey::from_ec_der(der.as_ref());
+        SigningKey { kid: kid.to_owned(), alg: Algorithm::ES256, key, pinned: true }
     }
 
     pub fn with_kid(&self, kid: &str) -> Self {
-        SigningKey { kid: kid.to_owned(), pem: self.pem.clone() }
+        SigningKey { kid: kid.to_owned(), ..self.clone() }
+    }
+
+    /// The same key, published without `alg`, so it verifies every algorithm of its type.
+    pub fn unpinned(&self) -> Self {
+        SigningKey { pinned: false, ..self.clone() }
     }
 
     pub fn encoding_key(&self) -> EncodingKey {
-        EncodingKey::from_rsa_pem(&self.pem).expect("RSA PEM")
+        self.key.clone()
     }
 
     /// The public half as a JWK with `kid` and `use: sig`.
     pub fn jwk(&self) -> Jwk {
-        let mut jwk = Jwk::from_encoding_key(&self.encoding_key(), Algorithm::RS256).expect("JWK from key");
+        let mut jwk = Jwk::from_encoding_key(&self.key, self.alg).expect("JWK from key");
         jwk.common.key_id = Some(self.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        if !self.pinned {
+            jwk.common.key_algorithm = None;
+        }
         jwk
     }
 
-    /// Signs the exact bytes of `header` and `payload` (JSON or not) with RS256.
-    pub fn sign_raw(&self, header: &str, payload: &str) -> String {
+    /// Signs the exact bytes of `header` and `payload` (JSON or not) with `alg`.
+    pub fn sign_raw_with(&self, alg: Algorithm, header: &[u8], payload: &[u8]) -> String {
         use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
         let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
-        let signature =
-            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding_key(), Algorithm::RS256).unwrap();
+        let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.key, alg).unwrap();
         format!("{signing_input}.{signature}")
     }
 
-    /// Signs `claims` with RS256 under this key's `kid`.
+    /// Signs the exact bytes of `header` and `payload` with this key's algorithm.
+    pub fn sign_raw(&self, header: &str, payload: &str) -> String {
+        self.sign_raw_with(self.alg, header.as_bytes(), payload.as_bytes())
+    }
+
+    /// Signs `claims` under this key's `kid` with its algorithm.
     pub fn sign(&self, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::RS256);
+        let mut header = Header::new(self.alg);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding_key()).expect("sign token")
+        jsonwebtoken::encode(&header, claims, &self.key).expect("sign token")
     }
 }
 
@@ -229,6 +257,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub metrics_address: Option<SocketAddr>,
     pub client: reqwest::Client,
+    /// The service's verifier, to call without HTTP.
+    pub verifier: Arc<Verifier>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -247,10 +277,11 @@ impl TestApp {
         let application = Application::build(&settings).await.expect("build application");
         let address = application.address();
         let metrics_address = application.metrics_address();
+        let verifier = Arc::clone(&application.state().verifier);
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(application.run_until(async { stopped.await.ok().unwrap_or_default() }));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-        TestApp { address, metrics_address, client, _stop: stop }
+        TestApp { address, metrics_address, client, verifier, _stop: stop }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -4,6 +4,7 @@
 mod binary;
 mod browser;
 mod client;
+mod differential;
 mod docs;
 mod helpers;
 mod key_store;
