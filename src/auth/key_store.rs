@@ -7,7 +7,9 @@
 //!   cooldown; start-up and scheduled fetches do not start it, so a key published just after one
 //!   is accepted on its first request. Within the cooldown an unknown `kid` fetches nothing, but
 //!   waits for a fetch already under way. A failed fetch never drops good keys.
-//! - Failures back off; the last good keys serve until `ttl + max_stale`, then requests get 503.
+//! - Failures back off, counted from the end of the failed attempt, so no request waits for more
+//!   than one fetch; an unknown `kid` is bounded by the cooldown alone. The last good keys serve
+//!   until `ttl + max_stale`, then requests get 503.
 
 use std::{
     sync::{
@@ -182,7 +184,11 @@ impl KeyStore {
             return Ok(current);
         }
         let started = Instant::now();
-        if let Some(wait) = self.retry_wait(started) {
+        // An unknown kid is bounded by its cooldown instead: a key published during an outage is
+        // then fetched as soon as the cooldown allows, not when the backoff has run out.
+        if cause != FetchCause::UnknownKid
+            && let Some(wait) = self.retry_wait(started)
+        {
             return Err(wait);
         }
         let generation = {
@@ -224,7 +230,9 @@ impl KeyStore {
                 let mut status = self.status();
                 status.consecutive_failures += 1;
                 let delay = self.policy.retry_delay(status.consecutive_failures);
-                status.retry_at = Some(started + delay);
+                // Counted from the end of the attempt: a fetch that took its whole timeout must not
+                // let the requests queued behind it start another one at once.
+                status.retry_at = Some(Instant::now() + delay);
                 tracing::warn!(
                     error = %error,
                     failures = status.consecutive_failures,
@@ -233,7 +241,7 @@ impl KeyStore {
                     "could not fetch the signing keys"
                 );
                 status.last_error = Some(error);
-                Err(delay.saturating_sub(started.elapsed()))
+                Err(delay)
             }
         }
     }

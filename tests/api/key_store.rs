@@ -263,6 +263,25 @@ async fn a_hanging_identity_provider_gets_503_within_the_timeout() {
 }
 
 #[tokio::test]
+async fn requests_queued_behind_a_fetch_that_timed_out_do_not_fetch_again() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_behaviour(Behaviour::Hang);
+    let app =
+        TestApp::spawn_with(&issuer, |f| f.merge(("jwks.timeout", "1s")).merge(("jwks.retry_initial", "500ms"))).await;
+    let started = Instant::now();
+    let mut requests = JoinSet::new();
+    for _ in 0..10 {
+        let (client, url, token) = (app.client.clone(), app.url("/api/private"), issuer.token());
+        requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
+    }
+    while let Some(status) = requests.join_next().await {
+        assert_eq!(status.unwrap(), 503);
+    }
+    assert!(started.elapsed() < Duration::from_millis(1900), "answered after {:?}", started.elapsed());
+    assert_eq!(issuer.jwks_fetches(), 1, "the backoff counts from the end of the failed fetch");
+}
+
+#[tokio::test]
 async fn a_discovery_document_for_another_issuer_is_refused() {
     let issuer = TestIssuer::start().await;
     let configured = issuer.url.trim_end_matches('/').to_owned();
