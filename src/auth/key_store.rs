@@ -235,6 +235,7 @@ impl KeyStore {
                 status.retry_at = Some(Instant::now() + delay);
                 tracing::warn!(
                     error = %error,
+                    ?cause,
                     failures = status.consecutive_failures,
                     retry_in = ?delay,
                     serving_cached_keys = seen.is_some(),
