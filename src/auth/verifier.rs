@@ -1,9 +1,9 @@
 //! Turns a bearer token into verified [`Claims`], or says precisely why not.
 //!
 //! Order: size limit; a token verified before is answered from the token cache (its `exp` and
-//! `nbf` checked again); then structure, header (`alg` allow-list, `crit`) — all before any
-//! network call — then the key, the signature (RSA keys prepared at fetch time), and the claim
-//! rules.
+//! `nbf` checked again); then structure and the strictly read header (`token_header`: `alg`
+//! allow-list, `crit`) — all before any network call — then the key, the signature (RSA keys
+//! prepared at fetch time), the strictly read claims (`Claims`), and the claim rules.
 
 use std::{sync::Arc, time::Instant};
 
