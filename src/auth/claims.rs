@@ -15,7 +15,7 @@ use serde::{
     Deserialize, Deserializer, Serialize,
     de::{self, MapAccess, Visitor},
 };
-use serde_json::{Map, Value, value::RawValue};
+use serde_json::{Map, Value, map::Entry, value::RawValue};
 
 use super::json_object::{Text, duplicate};
 
@@ -133,11 +133,10 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
         while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
             let Some(index) = TYPED.iter().position(|typed| *typed == name) else {
                 let value = map.next_value::<Value>()?;
-                let name = name.into_owned();
-                if claims.extra.contains_key(&name) {
-                    return Err(duplicate(&name));
-                }
-                claims.extra.insert(name, value);
+                match claims.extra.entry(name.into_owned()) {
+                    Entry::Occupied(taken) => return Err(duplicate(taken.key())),
+                    Entry::Vacant(free) => free.insert(value),
+                };
                 continue;
             };
             if std::mem::replace(&mut seen[index], true) {
