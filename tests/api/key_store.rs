@@ -64,6 +64,16 @@ async fn random_kids(app: &TestApp, issuer: &TestIssuer, count: usize) {
     }
 }
 
+/// Sends `token` to `/api/private` `count` times at once; the statuses, in completion order.
+async fn concurrently(app: &TestApp, token: &str, count: usize) -> Vec<u16> {
+    let mut requests = JoinSet::new();
+    for _ in 0..count {
+        let (client, url, token) = (app.client.clone(), app.url("/api/private"), token.to_owned());
+        requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
+    }
+    requests.join_all().await
+}
+
 #[tokio::test]
 async fn a_key_published_right_after_start_up_is_accepted_on_its_first_request() {
     let issuer = TestIssuer::start().await;
@@ -116,14 +126,8 @@ async fn a_new_key_waits_for_the_refetch_another_unknown_kid_started() {
     app.wait_until_ready().await;
     let rotated = SigningKey::fixture("rotated");
     issuer.publish(&[issuer.primary.clone(), rotated.clone()]);
-    let token = rotated.sign(&issuer.claims());
-    let mut requests = JoinSet::new();
-    for _ in 0..100 {
-        let (client, url, token) = (app.client.clone(), app.url("/api/private"), token.clone());
-        requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
-    }
-    while let Some(status) = requests.join_next().await {
-        assert_eq!(status.unwrap(), 200, "concurrent first requests share the one refetch");
+    for status in concurrently(&app, &rotated.sign(&issuer.claims()), 100).await {
+        assert_eq!(status, 200, "concurrent first requests share the one refetch");
     }
     assert_eq!(issuer.jwks_fetches(), 2);
 }
@@ -136,15 +140,7 @@ async fn a_flood_of_random_kids_causes_at_most_one_refetch_per_cooldown() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let before = issuer.jwks_fetches();
 
-    let mut requests = JoinSet::new();
-    for n in 0..200 {
-        let token = issuer.primary.with_kid(&format!("random-{n}")).sign(&issuer.claims());
-        let (client, url) = (app.client.clone(), app.url("/api/private"));
-        requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
-    }
-    while let Some(status) = requests.join_next().await {
-        assert_eq!(status.unwrap(), 401);
-    }
+    random_kids(&app, &issuer, 200).await;
     assert_eq!(issuer.jwks_fetches() - before, 1, "200 unknown kids, one refetch");
     assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200);
 }
@@ -153,14 +149,8 @@ async fn a_flood_of_random_kids_causes_at_most_one_refetch_per_cooldown() {
 async fn a_thousand_concurrent_first_requests_on_a_cold_cache_share_one_fetch() {
     let issuer = TestIssuer::start().await;
     let app = TestApp::spawn_with(&issuer, |f| f.merge(("token_cache.enabled", false))).await;
-    let token = issuer.token();
-    let mut requests = JoinSet::new();
-    for _ in 0..1000 {
-        let (client, url, token) = (app.client.clone(), app.url("/api/private"), token.clone());
-        requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
-    }
-    while let Some(status) = requests.join_next().await {
-        assert_eq!(status.unwrap(), 200);
+    for status in concurrently(&app, &issuer.token(), 1000).await {
+        assert_eq!(status, 200);
     }
     assert_eq!(issuer.jwks_fetches(), 1);
     assert_eq!(issuer.discovery_fetches(), 1);
@@ -269,13 +259,8 @@ async fn requests_queued_behind_a_fetch_that_timed_out_do_not_fetch_again() {
     let app =
         TestApp::spawn_with(&issuer, |f| f.merge(("jwks.timeout", "1s")).merge(("jwks.retry_initial", "500ms"))).await;
     let started = Instant::now();
-    let mut requests = JoinSet::new();
-    for _ in 0..10 {
-        let (client, url, token) = (app.client.clone(), app.url("/api/private"), issuer.token());
-        requests.spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() });
-    }
-    while let Some(status) = requests.join_next().await {
-        assert_eq!(status.unwrap(), 503);
+    for status in concurrently(&app, &issuer.token(), 10).await {
+        assert_eq!(status, 503);
     }
     assert!(started.elapsed() < Duration::from_millis(1900), "answered after {:?}", started.elapsed());
     assert_eq!(issuer.jwks_fetches(), 1, "the backoff counts from the end of the failed fetch");
