@@ -2,7 +2,8 @@
 //!
 //! - A request whose `kid` is in the current key set never waits on the network: once the set is
 //!   older than the TTL, one background task refreshes it while the current keys keep serving.
-//! - Every fetch goes through one lock, so concurrent misses cause one fetch.
+//! - Every fetch goes through one lock, so concurrent misses cause one fetch: callers that waited
+//!   for it share its result, a failure included.
 //! - An unknown `kid` refetches at once unless another unknown `kid` caused a refetch within the
 //!   cooldown; start-up and scheduled fetches do not start it, so a key published just after one
 //!   is accepted on its first request. Within the cooldown an unknown `kid` fetches nothing, but
@@ -34,6 +35,8 @@ use crate::metrics::{FetchOutcome, Metrics};
 /// What the store knows about its fetches.
 #[derive(Debug, Default)]
 struct FetchStatus {
+    /// Fetch attempts finished so far, failed ones included.
+    attempts: u64,
     last_unknown_kid_refetch: Option<Instant>,
     last_success: Option<SystemTime>,
     consecutive_failures: u32,
@@ -177,6 +180,7 @@ impl KeyStore {
     /// Fetches a new key set unless the cached one differs from `seen` (another caller already
     /// fetched it). On failure, answers how long until the next attempt is allowed.
     async fn refresh(&self, seen: Option<u64>, cause: FetchCause) -> Result<Arc<KeySet>, Duration> {
+        let attempts_before = self.status().attempts;
         let _one_fetch_at_a_time = self.fetch_lock.lock().await;
         if let Some(current) = self.cache.get(&()).await
             && Some(current.generation) != seen
@@ -184,6 +188,11 @@ impl KeyStore {
             return Ok(current);
         }
         let started = Instant::now();
+        // A fetch failed while this caller waited for the lock: it shares that failure rather than
+        // queueing a fetch of its own behind it.
+        if self.status().attempts != attempts_before {
+            return Err(self.retry_wait(started).unwrap_or(self.policy.retry_initial));
+        }
         // An unknown kid is bounded by its cooldown instead: a key published during an outage is
         // then fetched as soon as the cooldown allows, not when the backoff has run out.
         if cause != FetchCause::UnknownKid
@@ -210,6 +219,8 @@ impl KeyStore {
             Err(_) => Err(FetchError::Timeout(self.policy.fetch_timeout).to_string()),
         };
         self.metrics.observe_key_fetch(if outcome.is_ok() { FetchOutcome::Success } else { FetchOutcome::Failure });
+        // Counted when the attempt ends: a caller that queued while it ran sees the change.
+        self.status().attempts += 1;
         match outcome {
             Ok(set) => {
                 let set = Arc::new(set);

@@ -267,6 +267,31 @@ async fn requests_queued_behind_a_fetch_that_timed_out_do_not_fetch_again() {
 }
 
 #[tokio::test]
+async fn unknown_kids_queued_behind_a_refetch_that_timed_out_share_its_failure() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.timeout", "1s")).merge(("jwks.cooldown", "100ms"))).await;
+    app.wait_until_ready().await;
+    issuer.set_behaviour(Behaviour::Hang);
+    let token = SigningKey::fixture("rotated").sign(&issuer.claims());
+    let mut requests = JoinSet::new();
+    for _wave in 0..5 {
+        for _ in 0..10 {
+            let (client, url, token) = (app.client.clone(), app.url("/api/private"), token.clone());
+            requests.spawn(async move {
+                let sent = Instant::now();
+                let status = client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16();
+                (status, sent.elapsed())
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for (status, took) in requests.join_all().await {
+        assert_eq!(status, 401);
+        assert!(took < Duration::from_millis(1600), "an answer waited for more than one fetch: {took:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_discovery_document_for_another_issuer_is_refused() {
     let issuer = TestIssuer::start().await;
     let configured = issuer.url.trim_end_matches('/').to_owned();
