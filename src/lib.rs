@@ -3,6 +3,7 @@
 //!
 //! - [`settings`] reads `settings/` and the environment into typed, validated settings;
 //! - [`startup`] builds the routes and runs the server;
+//! - [`http`] is the server: connections, their limits and timeouts, and the framework's errors;
 //! - [`api`] holds the typed operations, [`auth`] everything token-related;
 //! - [`telemetry`] sets up logging and the per-request span;
 //! - [`dev_issuer`] lets `cargo run` work without an Auth0 tenant.
@@ -10,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod dev_issuer;
+pub mod http;
 pub mod metrics;
 pub mod settings;
 pub mod startup;

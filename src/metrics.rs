@@ -37,6 +37,9 @@ const ROUTES: &[&str] = &[
 /// The `route` label of a request path.
 pub fn route_label(path: &str) -> &'static str {
     let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    if path.starts_with("/.well-known/oauth-protected-resource/") {
+        return "/.well-known/oauth-protected-resource";
+    }
     ROUTES.iter().find(|route| **route == path).copied().unwrap_or("unmatched")
 }
 
@@ -85,6 +88,21 @@ impl EncodeLabelValue for RejectionReason {
     }
 }
 
+/// Connection counts, kept by the HTTP server.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionStats {
+    /// Connections open now.
+    pub open: Gauge,
+    /// Closed because a request's head did not arrive in time.
+    pub header_timeouts: Counter,
+    /// Closed after waiting too long for a next request.
+    pub idle_timeouts: Counter,
+    /// Closed to make room for a new connection.
+    pub shed: Counter,
+    /// Refused with 503 because every connection was serving a request.
+    pub refused: Counter,
+}
+
 /// The service's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -97,6 +115,7 @@ pub struct Metrics {
     unknown_kid_refetches: Counter,
     key_set_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     cached_tokens: Gauge,
+    connections: ConnectionStats,
 }
 
 impl Default for Metrics {
@@ -143,6 +162,32 @@ impl Metrics {
             key_set_age.clone(),
         );
         registry.register("auth_token_cache_entries", "Verified tokens held in the token cache", cached_tokens.clone());
+        let connections = ConnectionStats::default();
+        registry.register("http_connections_open", "Client connections open now", connections.open.clone());
+        for (name, help, counter) in [
+            (
+                "http_connections_header_timeouts",
+                "Connections closed because a request head did not arrive within server.header_timeout",
+                &connections.header_timeouts,
+            ),
+            (
+                "http_connections_idle_timeouts",
+                "Kept-alive connections closed after server.idle_timeout without a request",
+                &connections.idle_timeouts,
+            ),
+            (
+                "http_connections_shed",
+                "Waiting connections closed to make room for a new one at server.max_connections",
+                &connections.shed,
+            ),
+            (
+                "http_connections_refused",
+                "Connections answered 503 because every connection was serving a request",
+                &connections.refused,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
         Metrics {
             registry,
             requests,
@@ -154,7 +199,13 @@ impl Metrics {
             unknown_kid_refetches,
             key_set_age,
             cached_tokens,
+            connections,
         }
+    }
+
+    /// The connection counts, for the HTTP server to keep.
+    pub fn connections(&self) -> &ConnectionStats {
+        &self.connections
     }
 
     /// Records one answered request on `route` (from [`route_label`]).

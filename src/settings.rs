@@ -76,6 +76,16 @@ pub struct ServerSettings {
     /// The URL clients reach the service at (behind a proxy); `http://{host}:{port}` when empty.
     #[serde(deserialize_with = "optional_text")]
     pub public_url: Option<String>,
+    /// Time a client has to send a request's head, from the connection's start or its first byte.
+    #[serde(deserialize_with = "duration")]
+    pub header_timeout: Duration,
+    /// Time a keep-alive connection may wait for its next request.
+    #[serde(deserialize_with = "duration")]
+    pub idle_timeout: Duration,
+    /// Most connections open at once; lowered to fit the open-files limit.
+    pub max_connections: usize,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
 }
 
 /// Cross-origin access from browsers.
@@ -291,6 +301,8 @@ impl Settings {
             problems.push(Problem::new("auth0.max_token_bytes", "must be above 0"));
         }
         for (key, value) in [
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.idle_timeout", self.server.idle_timeout),
             ("jwks.ttl", self.jwks.ttl),
             ("jwks.retry_initial", self.jwks.retry_initial),
             ("jwks.connect_timeout", self.jwks.connect_timeout),
@@ -331,6 +343,12 @@ impl Settings {
         if self.token_cache.enabled && self.token_cache.max_entries == 0 {
             problems
                 .push(Problem::new("token_cache.max_entries", "must be above 0 (or set token_cache.enabled = false)"));
+        }
+        if self.server.max_connections == 0 {
+            problems.push(Problem::new("server.max_connections", "must be above 0"));
+        }
+        if self.server.max_body_bytes == 0 {
+            problems.push(Problem::new("server.max_body_bytes", "must be above 0"));
         }
         if self.jwks.max_body_bytes == 0 {
             problems.push(Problem::new("jwks.max_body_bytes", "must be above 0"));

@@ -8,24 +8,30 @@ use std::{
 };
 
 use poem::{
-    EndpointExt, Route, Server,
+    EndpointExt, Route,
     endpoint::BoxEndpoint,
     get,
     http::{Method, header},
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     middleware::Cors,
 };
 use poem_openapi::{OpenApi, OpenApiService};
-use tokio::sync::watch;
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     api,
-    auth::{BearerChallenge, FetchError, RESOURCE_METADATA_PATH, ResourceMetadata, Verifier, serve_resource_metadata},
-    dev_issuer::{DevIssuer, DevIssuerError, api::DevTokenApi},
+    auth::{
+        BearerChallenge, FetchError, RESOURCE_METADATA_PATH, ResourceMetadata, Verifier, resource_metadata_path,
+        serve_resource_metadata,
+    },
+    dev_issuer::{self, DevIssuer, DevIssuerError, api::DevTokenApi},
+    http::{AllowedMethods, BodyLimit, ConnectionLimits, FrameworkErrors, OpenFiles, Timeouts},
     metrics::{Metrics, metrics_endpoint},
     settings::{IdentityProvider, Settings},
     telemetry::{REQUEST_ID_HEADER, RequestTrace},
 };
+
+/// Most connections the metrics listener takes: it serves scrapers, not clients.
+const METRICS_MAX_CONNECTIONS: usize = 64;
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -60,14 +66,17 @@ pub struct AppState {
     pub public_url: String,
     /// Browser origins allowed by CORS; empty: no CORS.
     pub cors_origins: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
 }
 
 /// A bound, ready-to-run service.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     address: SocketAddr,
-    metrics_listener: Option<(TcpAcceptor, SocketAddr)>,
+    metrics_listener: Option<(TcpListener, SocketAddr)>,
     state: AppState,
+    limits: ConnectionLimits,
     shutdown_timeout: Duration,
 }
 
@@ -75,7 +84,11 @@ impl Application {
     /// Binds the listener (port 0 picks a free port), then sets up the verifier for the
     /// configured issuer or, without one, the development issuer served at `/dev/`.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        let (acceptor, address) = bind(&settings.bind_address()).await?;
+        let limits = ConnectionLimits {
+            timeouts: Timeouts { header: settings.server.header_timeout, idle: settings.server.idle_timeout },
+            max_connections: fit_connections(settings.server.max_connections),
+        };
+        let (listener, address) = bind(&settings.bind_address()).await?;
         let metrics_listener = match (&settings.metrics.address, settings.metrics.enabled) {
             (Some(metrics_address), true) => Some(bind(metrics_address).await?),
             _ => None,
@@ -101,12 +114,14 @@ impl Application {
             metrics_on_api: settings.metrics.enabled && settings.metrics.address.is_none(),
             public_url,
             cors_origins: settings.cors.allowed_origins.clone(),
+            max_body_bytes: settings.server.max_body_bytes,
         };
         Ok(Application {
-            acceptor,
+            listener,
             address,
             metrics_listener,
             state,
+            limits,
             shutdown_timeout: settings.server.shutdown_timeout,
         })
     }
@@ -126,6 +141,11 @@ impl Application {
         &self.state
     }
 
+    /// The timeouts and the connection cap in force.
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits
+    }
+
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     /// The signing keys are fetched in the background; the server does not wait for them.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
@@ -138,15 +158,16 @@ impl Application {
                 let _ = stopped.wait_for(|stop| *stop).await;
             }
         };
-        let grace = Some(self.shutdown_timeout);
-        let metrics_server = self.metrics_listener.map(|(acceptor, _)| {
+        let grace = self.shutdown_timeout;
+        let stats = self.state.metrics.connections().clone();
+        let metrics_server = self.metrics_listener.map(|(listener, _)| {
             let routes = Route::new()
                 .nest("/metrics", metrics_routes(&self.state))
                 .with(RequestTrace::new(Arc::clone(&self.state.metrics)));
-            tokio::spawn(Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(routes, stopping(), grace))
+            let limits = ConnectionLimits { max_connections: METRICS_MAX_CONNECTIONS, ..self.limits };
+            tokio::spawn(crate::http::serve(listener, routes, limits, stats.clone(), stopping(), grace))
         });
-        let api_server =
-            Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(routes(&self.state), stopping(), grace);
+        let api_server = crate::http::serve(self.listener, routes(&self.state), self.limits, stats, stopping(), grace);
         let signal = async move {
             shutdown.await;
             let _ = stop.send(true);
@@ -164,15 +185,38 @@ impl Application {
     }
 }
 
-async fn bind(address: &str) -> Result<(TcpAcceptor, SocketAddr), StartupError> {
+async fn bind(address: &str) -> Result<(TcpListener, SocketAddr), StartupError> {
     let bind_error = |source| StartupError::Bind { address: address.to_owned(), source };
-    let acceptor = TcpListener::bind(address.to_owned()).into_acceptor().await.map_err(bind_error)?;
-    let local = acceptor
-        .local_addr()
-        .first()
-        .and_then(|addr| addr.as_socket_addr().copied())
-        .ok_or_else(|| bind_error(std::io::Error::other("no local address")))?;
-    Ok((acceptor, local))
+    let listener = TcpListener::bind(address).await.map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, local))
+}
+
+/// Raises the open-files limit and fits `max_connections` under it, saying what it did.
+fn fit_connections(max_connections: usize) -> usize {
+    let open_files = match OpenFiles::raise() {
+        Ok(open_files) => open_files,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open-files limit");
+            return max_connections;
+        }
+    };
+    let fitted = max_connections.min(open_files.connection_room());
+    tracing::info!(
+        open_files = open_files.now,
+        raised_from = open_files.before,
+        max_connections = fitted,
+        "open-files limit {} (started at {}); at most {fitted} connections",
+        open_files.now,
+        open_files.before
+    );
+    if fitted < max_connections {
+        tracing::warn!(
+            "server.max_connections = {max_connections} does not fit under the open-files limit {}: lowered to {fitted} (raise the hard limit, e.g. LimitNOFILE= or ulimit -Hn)",
+            open_files.now
+        );
+    }
+    fitted
 }
 
 /// Where the service can reach itself: the bound address, with a wildcard IP made loopback.
@@ -185,27 +229,47 @@ fn reachable(address: SocketAddr) -> SocketAddr {
 }
 
 /// Every route of the service, with its middleware; the development issuer's when it runs.
+///
+/// From the inside out: the routes, the body limit, JSON answers for every error the routes
+/// raise, CORS when origins are allowed (with JSON answers for its own refusals), the request
+/// trace.
 pub fn routes(state: &AppState) -> BoxEndpoint<'static> {
-    let challenge = BearerChallenge::new(&format!("{}{RESOURCE_METADATA_PATH}", state.public_url));
+    let verifier = &state.verifier;
+    let metadata_path = resource_metadata_path(verifier.audience());
+    let challenge = BearerChallenge::new(&format!("{}{metadata_path}", state.public_url));
+    let mut allowed = AllowedMethods::default();
     let mut routes = match &state.dev_issuer {
-        None => mount(api::service(), challenge),
+        None => mount(api::service(), challenge, &mut allowed),
         Some(issuer) => {
             let apis = (api::MessagesApi, api::HealthApi, DevTokenApi::new(Arc::clone(issuer)));
-            crate::dev_issuer::api::with_documents(mount(api::describe(apis), challenge), Arc::clone(issuer))
+            let mut routes = mount(api::describe(apis), challenge, &mut allowed);
+            for (path, endpoint) in dev_issuer::api::documents(issuer) {
+                allowed.add(path, &Method::GET);
+                routes = routes.at(path, endpoint);
+            }
+            routes
         }
     };
-    let verifier = &state.verifier;
     let metadata = Arc::new(ResourceMetadata::new(verifier.audience(), verifier.issuer(), api::SCOPES));
-    routes = routes.at(RESOURCE_METADATA_PATH, get(serve_resource_metadata).data(metadata));
+    let mut metadata_paths = vec![RESOURCE_METADATA_PATH];
+    if metadata_path != RESOURCE_METADATA_PATH {
+        metadata_paths.push(&metadata_path);
+    }
+    for path in metadata_paths {
+        allowed.add(path, &Method::GET);
+        routes = routes.at(path, get(serve_resource_metadata).data(Arc::clone(&metadata)));
+    }
     if state.metrics_on_api {
+        allowed.add("/metrics", &Method::GET);
         routes = routes.nest("/metrics", metrics_routes(state));
     }
-    let routes = routes.data(Arc::clone(verifier));
+    let errors = FrameworkErrors::new(allowed);
+    let routes = routes.data(Arc::clone(verifier)).with(BodyLimit::new(state.max_body_bytes)).with(errors.clone());
     let trace = RequestTrace::new(Arc::clone(&state.metrics));
     if state.cors_origins.is_empty() {
         routes.with(trace).boxed()
     } else {
-        routes.with(cors(&state.cors_origins)).with(trace).boxed()
+        routes.with(cors(&state.cors_origins)).with(errors).with(trace).boxed()
     }
 }
 
@@ -225,12 +289,21 @@ fn cors(origins: &[String]) -> Cors {
         .max_age(600)
 }
 
-/// The operations, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/docs`).
-fn mount<T: OpenApi + 'static>(service: OpenApiService<T, ()>, challenge: BearerChallenge) -> Route {
+/// The operations, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/docs`); the
+/// methods of each path go into `allowed`.
+fn mount<T: OpenApi + 'static>(
+    service: OpenApiService<T, ()>,
+    challenge: BearerChallenge,
+    allowed: &mut AllowedMethods,
+) -> Route {
+    allowed.add_operations(&T::meta());
+    for path in ["/openapi.json", "/openapi.yaml", "/docs"] {
+        allowed.add(path, &Method::GET);
+    }
     let docs = api::docs::swagger_ui(&service.swagger_ui_html());
     Route::new()
-        .at("/openapi.json", service.spec_endpoint())
-        .at("/openapi.yaml", service.spec_endpoint_yaml())
+        .at("/openapi.json", get(service.spec_endpoint()))
+        .at("/openapi.yaml", get(service.spec_endpoint_yaml()))
         .nest("/docs", docs)
         .nest("/", service.with(challenge))
 }

@@ -58,7 +58,7 @@ impl<E: Endpoint> Endpoint for BearerChallengeEndpoint<E> {
             Err(error) => match error.downcast_ref::<AuthError>() {
                 // Rendered here rather than by poem::Error, which would drop the `Refusal` extension.
                 Some(refusal) => refusal.as_response(),
-                None => error.into_response(),
+                None => return Err(error),
             },
         };
         if response.status() == StatusCode::UNAUTHORIZED {

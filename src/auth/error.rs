@@ -9,7 +9,7 @@ use poem::{
 };
 use poem_openapi::Object;
 
-/// The realm named in the challenge sent when a request carries no credentials.
+/// The realm every challenge names (RFC 6750 §3).
 pub const REALM: &str = "protected-api";
 
 /// Every way authentication or authorization can fail.
@@ -256,11 +256,12 @@ impl AuthError {
         let description = quoted(&self.to_string());
         match self {
             AuthError::MissingCredentials => Some(format!("Bearer realm=\"{REALM}\"")),
-            AuthError::InvalidRequest(_) | AuthError::InvalidToken(_) => {
-                Some(format!("Bearer error=\"{}\", error_description=\"{description}\"", self.code()))
-            }
+            AuthError::InvalidRequest(_) | AuthError::InvalidToken(_) => Some(format!(
+                "Bearer realm=\"{REALM}\", error=\"{}\", error_description=\"{description}\"",
+                self.code()
+            )),
             AuthError::InsufficientScope { scope } => Some(format!(
-                "Bearer error=\"insufficient_scope\", error_description=\"{description}\", scope=\"{}\"",
+                "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", error_description=\"{description}\", scope=\"{}\"",
                 quoted(scope)
             )),
             AuthError::KeysUnavailable { .. } => None,
@@ -333,7 +334,7 @@ mod tests {
         let error = AuthError::InvalidToken(TokenRejection::Malformed("bad \"quote\" \\ and é".into()));
         assert_eq!(
             error.challenge().unwrap(),
-            "Bearer error=\"invalid_token\", error_description=\"the token is malformed: bad 'quote' ' and \""
+            "Bearer realm=\"protected-api\", error=\"invalid_token\", error_description=\"the token is malformed: bad 'quote' ' and \""
         );
     }
 

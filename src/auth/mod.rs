@@ -26,7 +26,9 @@ pub use jwks_source::{FetchError, FetchLimits, JwksSource, is_loopback};
 pub use key_set::{KeySet, Lookup, VerifyingKey};
 pub use key_store::{KeyHealth, KeyStore};
 pub use refresh::RefreshPolicy;
-pub use resource_metadata::{RESOURCE_METADATA_PATH, ResourceMetadata, serve_resource_metadata};
+pub use resource_metadata::{
+    RESOURCE_METADATA_PATH, ResourceMetadata, resource_metadata_path, serve_resource_metadata,
+};
 pub use scheme::BearerAuth;
 pub use scope::{RequiredScope, ScopeDenied};
 pub use token_cache::{TokenCache, TokenKey, VerifiedToken};

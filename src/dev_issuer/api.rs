@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use poem::{EndpointExt, Response, Route, get, handler, web::Data};
+use poem::{EndpointExt, Response, endpoint::BoxEndpoint, get, handler, http::StatusCode, web::Data};
 use poem_openapi::{
     ApiRequest, ApiResponse, Object, OpenApi, Tags,
     payload::{Form, Json},
@@ -11,7 +11,11 @@ use poem_openapi::{
 use serde::Deserialize;
 
 use super::{DevIssuer, TokenOrder};
-use crate::auth::{ErrorBody, unix_now};
+use crate::{
+    api::payload::JsonObject,
+    auth::{ErrorBody, unix_now},
+    http::content_too_large,
+};
 
 /// The tag of the development issuer's operations; a tag of its own keeps it out of the
 /// production spec.
@@ -27,17 +31,40 @@ pub enum DevTags {
 #[oai(rename = "DevTokenRequest")]
 pub struct TokenRequest {
     /// Space-separated scopes, also written as `permissions` (default `read:messages`).
-    #[oai(default = "default_scope")]
+    #[oai(default = "default_scope", validator(max_length = 1024))]
     #[serde(default = "default_scope")]
     pub scope: String,
     /// Subject (default `dev-user`).
-    #[oai(default = "default_subject")]
+    #[oai(default = "default_subject", validator(max_length = 255))]
     #[serde(default = "default_subject")]
     pub sub: String,
     /// Lifetime in seconds, 1 to 86400 (default 3600).
-    #[oai(default = "default_expires_in")]
+    #[oai(default = "default_expires_in", validator(minimum(value = "1"), maximum(value = "86400")))]
     #[serde(default = "default_expires_in")]
     pub expires_in: u32,
+}
+
+/// The bounds the schema states, for the bodies its validators do not see.
+impl TokenRequest {
+    /// Longest `scope`, in characters.
+    pub const MAX_SCOPE_CHARS: usize = 1024;
+    /// Longest `sub`, in characters.
+    pub const MAX_SUB_CHARS: usize = 255;
+    /// Longest lifetime, in seconds.
+    pub const MAX_EXPIRES_IN: u32 = 86_400;
+
+    fn check(&self) -> Result<(), String> {
+        if self.scope.chars().count() > Self::MAX_SCOPE_CHARS {
+            return Err(format!("scope is longer than {} characters", Self::MAX_SCOPE_CHARS));
+        }
+        if self.sub.chars().count() > Self::MAX_SUB_CHARS {
+            return Err(format!("sub is longer than {} characters", Self::MAX_SUB_CHARS));
+        }
+        if !(1..=Self::MAX_EXPIRES_IN).contains(&self.expires_in) {
+            return Err(format!("expires_in must be between 1 and {} seconds", Self::MAX_EXPIRES_IN));
+        }
+        Ok(())
+    }
 }
 
 fn default_scope() -> String {
@@ -56,7 +83,7 @@ fn default_expires_in() -> u32 {
 #[derive(ApiRequest)]
 pub enum TokenRequestBody {
     /// JSON body.
-    Json(Json<TokenRequest>),
+    Json(JsonObject<TokenRequest>),
     /// Form body (`curl -d scope=read:messages`).
     Form(Form<TokenRequest>),
 }
@@ -77,13 +104,33 @@ pub struct TokenResponse {
 
 /// The answer of `POST /dev/token`.
 #[derive(ApiResponse)]
+#[oai(bad_request_handler = "refused_body")]
 pub enum TokenAnswer {
     /// A signed access token for this API.
     #[oai(status = 200)]
     Ok(Json<TokenResponse>),
-    /// The request asks for something the issuer does not grant.
+    /// The body cannot be parsed, or asks for something the issuer does not grant
+    /// (`invalid_request`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
+    /// The body is larger than the service accepts (`content_too_large`).
+    #[oai(status = 413)]
+    ContentTooLarge(Json<ErrorBody>),
+    /// The body is neither JSON nor a form, or has no `Content-Type` (`unsupported_media_type`).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
+}
+
+/// The answer to a body poem-openapi could not read or parse.
+fn refused_body(error: poem::Error) -> TokenAnswer {
+    if let Some(too_large) = content_too_large(&error) {
+        return TokenAnswer::ContentTooLarge(Json(error_body("content_too_large", too_large.to_string())));
+    }
+    if error.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        let description = "send the body as application/json or application/x-www-form-urlencoded".to_owned();
+        return TokenAnswer::UnsupportedMediaType(Json(error_body("unsupported_media_type", description)));
+    }
+    bad_request(error.to_string())
 }
 
 /// `POST /dev/token`.
@@ -106,9 +153,10 @@ impl DevTokenApi {
     /// the development issuer runs (the `dev` profile with no issuer configured).
     #[oai(path = "/dev/token", method = "post", operation_id = "createDevToken")]
     async fn token(&self, body: TokenRequestBody) -> TokenAnswer {
-        let (TokenRequestBody::Json(Json(request)) | TokenRequestBody::Form(Form(request))) = body;
-        if !(1..=DevIssuer::MAX_EXPIRES_IN).contains(&request.expires_in) {
-            return bad_request(format!("expires_in must be between 1 and {} seconds", DevIssuer::MAX_EXPIRES_IN));
+        let (TokenRequestBody::Json(JsonObject(request)) | TokenRequestBody::Form(Form(request))) = body;
+        // Both bodies are read by serde, so the schema's validators are checked here.
+        if let Err(problem) = request.check() {
+            return bad_request(problem);
         }
         let order = TokenOrder { sub: request.sub, scope: request.scope, expires_in: request.expires_in };
         match self.issuer.mint(&order, unix_now()) {
@@ -124,7 +172,11 @@ impl DevTokenApi {
 }
 
 fn bad_request(description: String) -> TokenAnswer {
-    TokenAnswer::BadRequest(Json(ErrorBody { error: "invalid_request".to_owned(), error_description: description }))
+    TokenAnswer::BadRequest(Json(error_body("invalid_request", description)))
+}
+
+fn error_body(code: &str, description: String) -> ErrorBody {
+    ErrorBody { error: code.to_owned(), error_description: description }
 }
 
 #[handler]
@@ -141,9 +193,33 @@ fn json_response(body: &str, content_type: &str) -> Response {
     Response::builder().content_type(content_type).body(body.to_owned())
 }
 
-/// Adds the discovery and JWKS routes under `/dev/.well-known/` to `route`.
-pub fn with_documents(route: Route, issuer: Arc<DevIssuer>) -> Route {
-    route
-        .at("/dev/.well-known/openid-configuration", get(discovery).data(issuer.clone()))
-        .at("/dev/.well-known/jwks.json", get(jwks).data(issuer))
+/// The discovery and JWKS routes under `/dev/.well-known/` (GET), as an identity provider
+/// serves them.
+pub fn documents(issuer: &Arc<DevIssuer>) -> [(&'static str, BoxEndpoint<'static>); 2] {
+    [
+        ("/dev/.well-known/openid-configuration", get(discovery).data(Arc::clone(issuer)).boxed()),
+        ("/dev/.well-known/jwks.json", get(jwks).data(Arc::clone(issuer)).boxed()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::{registry::Registry, types::Type};
+
+    use super::*;
+
+    #[test]
+    fn the_checked_bounds_are_the_schema_bounds() {
+        let mut registry = Registry::new();
+        TokenRequest::register(&mut registry);
+        let schema = &registry.schemas["DevTokenRequest"].properties;
+        let field = |name: &str| match schema.iter().find(|(field, _)| *field == name).map(|(_, schema)| schema) {
+            Some(poem_openapi::registry::MetaSchemaRef::Inline(schema)) => schema.clone(),
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(field("scope").max_length, Some(TokenRequest::MAX_SCOPE_CHARS));
+        assert_eq!(field("sub").max_length, Some(TokenRequest::MAX_SUB_CHARS));
+        assert_eq!(field("expires_in").minimum, Some(1.0));
+        assert_eq!(field("expires_in").maximum, Some(f64::from(TokenRequest::MAX_EXPIRES_IN)));
+    }
 }

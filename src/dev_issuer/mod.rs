@@ -51,9 +51,6 @@ pub struct DevIssuer {
 }
 
 impl DevIssuer {
-    /// Longest lifetime of a minted token, in seconds.
-    pub const MAX_EXPIRES_IN: u32 = 86_400;
-
     /// Generates a fresh RS256 key for the issuer at `issuer` (a URL ending in `/dev/`).
     pub fn generate(issuer: String, audience: String) -> Result<Self, DevIssuerError> {
         let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| DevIssuerError::KeyGeneration)?;

@@ -330,7 +330,10 @@ impl Answer {
         let description = self.body["error_description"].as_str().unwrap();
         assert!(description.contains(reason), "{description:?} should contain {reason:?}");
         let challenge = self.challenge.as_deref().expect("WWW-Authenticate");
-        assert!(challenge.starts_with("Bearer error=\"invalid_token\", error_description=\""), "{challenge}");
+        assert!(
+            challenge.starts_with("Bearer realm=\"protected-api\", error=\"invalid_token\", error_description=\""),
+            "{challenge}"
+        );
         assert!(challenge.contains(reason), "{challenge:?} should contain {reason:?}");
         assert!(
             challenge.ends_with("/.well-known/oauth-protected-resource\""),
@@ -356,8 +359,34 @@ pub struct Running {
 impl Running {
     /// Starts the binary with `env` and waits until it logs the address it listens on.
     pub fn start(env: &[(&str, &str)]) -> Self {
+        Self::spawn(service_command(env))
+    }
+
+    /// Starts the binary with `env` under an open-files limit of `soft` and `hard`.
+    pub fn start_with_open_files(env: &[(&str, &str)], soft: u64, hard: u64) -> Self {
+        use std::os::unix::process::CommandExt;
+        let mut command = service_command(env);
+        // SAFETY: setrlimit is async-signal-safe and the closure allocates nothing.
+        unsafe {
+            command.pre_exec(move || rlimit::Resource::NOFILE.set(soft, hard));
+        }
+        Self::spawn(command)
+    }
+
+    /// Resident memory of the process, in bytes (Linux).
+    pub fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS");
+        kib * 1024
+    }
+
+    fn spawn(mut command: std::process::Command) -> Self {
         use std::io::{BufRead, BufReader};
-        let mut child = service_command(env)
+        let mut child = command
             .env("NO_COLOR", "1")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())

@@ -1,9 +1,11 @@
 //! End-to-end tests: the real service on an ephemeral port, a test identity provider on
 //! 127.0.0.1, real HTTP between them.
 
+mod answers;
 mod binary;
 mod browser;
 mod client;
+mod connections;
 mod differential;
 mod docs;
 mod helpers;

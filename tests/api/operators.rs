@@ -124,4 +124,11 @@ async fn cors_answers_listed_origins_only() {
     let stranger_call =
         open.client.get(open.url("/api/public")).header("origin", "https://evil.example.com").send().await.unwrap();
     assert!(stranger_call.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(
+        stranger_call.headers()["content-type"],
+        "application/json; charset=utf-8",
+        "CORS refusals are JSON too"
+    );
+    let body: Value = stranger_call.json().await.unwrap();
+    assert!(body["error"].is_string() && body["error_description"].is_string(), "{body}");
 }

@@ -38,7 +38,7 @@ async fn malformed_credentials_are_a_bad_request() {
     let got = answer(empty).await;
     assert_eq!(got.status, 400);
     assert_eq!(got.body["error"], "invalid_request");
-    assert!(got.challenge.unwrap().starts_with("Bearer error=\"invalid_request\""));
+    assert!(got.challenge.unwrap().starts_with("Bearer realm=\"protected-api\", error=\"invalid_request\""));
 
     let token = issuer.token();
     let twice = app
@@ -101,7 +101,7 @@ async fn scoped_route_needs_read_messages_in_scope_or_permissions() {
     assert_eq!(
         got.challenge.as_deref(),
         Some(
-            "Bearer error=\"insufficient_scope\", error_description=\"the token lacks the scope read:messages\", scope=\"read:messages\""
+            "Bearer realm=\"protected-api\", error=\"insufficient_scope\", error_description=\"the token lacks the scope read:messages\", scope=\"read:messages\""
         )
     );
     assert_eq!(app.get_with_token("/api/private", &without).await.status(), 200);

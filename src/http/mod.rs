@@ -1,0 +1,22 @@
+//! The HTTP layer the routes run in:
+//!
+//! - [`server`] accepts connections up to a cap, sheds the one idle the longest when full, serves
+//!   HTTP/1.1 on each and stops gracefully;
+//! - [`connection`] holds what each connection is doing and closes it when its head or its next
+//!   request is late;
+//! - [`open_files`] raises the open-files limit the cap has to fit under;
+//! - [`body_limit`] answers 413 to bodies over the limit before reading them;
+//! - [`errors`] answers everything the operations never see (404, 405 with `Allow`, 415, 400)
+//!   with the same JSON body as every other failure.
+
+pub mod body_limit;
+pub mod connection;
+pub mod errors;
+pub mod open_files;
+pub mod server;
+
+pub use body_limit::{BodyLimit, ContentTooLarge, content_too_large};
+pub use connection::Timeouts;
+pub use errors::{AllowedMethods, FrameworkErrors, json_error};
+pub use open_files::OpenFiles;
+pub use server::{ConnectionLimits, serve};
