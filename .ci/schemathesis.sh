@@ -14,18 +14,16 @@ logs=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 
-# Starts the binary with the given environment; prints the address it listens on.
+# Starts the binary with the given environment; sets `address` to the address it listens on.
 start() {
   local name=$1
   shift
   env -i PATH="$PATH" NO_COLOR=1 PORT=0 "$@" "$binary" >"$logs/$name.log" 2>&1 &
   pids+=($!)
+  address=""
   for _ in $(seq 100); do
     address=$(grep -o 'listening on http://[^/]*' "$logs/$name.log" | head -1 | sed 's|listening on http://||') || true
-    if [ -n "$address" ]; then
-      echo "$address"
-      return
-    fi
+    [ -n "$address" ] && return
     sleep 0.1
   done
   cat "$logs/$name.log" >&2
@@ -48,11 +46,13 @@ run() {
     -H "Authorization: Bearer $token" --request-timeout 10 --no-color --generation-database none
 }
 
-dev=$(start dev)
+start dev
+dev=$address
 wait_ready "$dev"
 token=$(curl -s "http://$dev/dev/token" -d scope=read:messages | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 run dev "$dev"
 
-production=$(start production APP_PROFILE=production AUTH0_ISSUER="http://$dev/dev/" AUTH0_API_AUDIENCE=https://api.example.com)
+start production APP_PROFILE=production AUTH0_ISSUER="http://$dev/dev/" AUTH0_API_AUDIENCE=https://api.example.com
+production=$address
 wait_ready "$production"
 run production "$production"

@@ -306,12 +306,19 @@ impl AsyncRead for Timed {
             self.tracker.park_read(cx.waker());
             return Poll::Pending;
         };
-        if self.armed_for != Some(deadline) {
-            self.timer.as_mut().reset(deadline.into());
-            self.armed_for = Some(deadline);
+        // The timer is moved only when the deadline comes earlier: a kept-alive connection pushes
+        // its deadline back on every request, and finds it not yet due when the timer fires.
+        loop {
+            if self.armed_for.is_none_or(|armed| armed > deadline) {
+                self.timer.as_mut().reset(deadline.into());
+                self.armed_for = Some(deadline);
+            }
+            ready!(self.timer.as_mut().poll(cx));
+            if Instant::now() >= deadline {
+                return self.expire(closed, phase);
+            }
+            self.armed_for = None;
         }
-        ready!(self.timer.as_mut().poll(cx));
-        self.expire(closed, phase)
     }
 }
 

@@ -128,7 +128,7 @@ impl<E: Endpoint> Endpoint for FrameworkErrorsEndpoint<E> {
 
     async fn call(&self, req: Request) -> Result<Response> {
         let method = req.method().clone();
-        let path = req.uri().path().to_owned();
+        let uri = req.uri().clone();
         let error = match self.inner.call(req).await {
             Ok(response) => return Ok(response.into_response()),
             Err(error) => error,
@@ -141,7 +141,7 @@ impl<E: Endpoint> Endpoint for FrameworkErrorsEndpoint<E> {
             ));
         }
         if error.is::<MethodNotAllowedError>() {
-            let allow = self.allowed.allow(&path).unwrap_or_default();
+            let allow = self.allowed.allow(uri.path()).unwrap_or_default();
             let mut response = json_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
