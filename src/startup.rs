@@ -141,11 +141,6 @@ impl Application {
         &self.state
     }
 
-    /// The timeouts and the connection cap in force.
-    pub fn limits(&self) -> ConnectionLimits {
-        self.limits
-    }
-
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     /// The signing keys are fetched in the background; the server does not wait for them.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {

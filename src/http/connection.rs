@@ -25,12 +25,15 @@ use std::{
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use poem::http::StatusCode;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::TcpStream,
     sync::Notify,
     time::Sleep,
 };
+
+use super::errors::closing_response;
 
 /// What a connection is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,15 +281,9 @@ impl Timed {
 
 /// The 408 sent when a request's head stalls; the connection closes after it.
 fn request_timeout_response(header_timeout: Duration) -> Vec<u8> {
-    let body = format!(
-        r#"{{"error":"request_timeout","error_description":"the request head was not received within {}"}}"#,
-        humantime::format_duration(header_timeout)
-    );
-    format!(
-        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
+    let description =
+        format!("the request head was not received within {}", humantime::format_duration(header_timeout));
+    closing_response(StatusCode::REQUEST_TIMEOUT, &[], "request_timeout", &description)
 }
 
 impl AsyncRead for Timed {

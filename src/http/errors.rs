@@ -24,6 +24,24 @@ pub fn json_error(status: StatusCode, code: &str, description: &str) -> Response
         .body(serde_json::to_vec(&body).unwrap_or_default())
 }
 
+/// A JSON error answer written straight to a socket the service is about to close (before or
+/// outside hyper): the status line, the JSON body's headers, `extra` header lines, then
+/// `connection: close`.
+pub fn closing_response(status: StatusCode, extra: &[(&str, &str)], code: &str, description: &str) -> Vec<u8> {
+    let body = ErrorBody { error: code.to_owned(), error_description: description.to_owned() };
+    let body = serde_json::to_string(&body).unwrap_or_default();
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default(),
+        body.len()
+    );
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    format!("{head}connection: close\r\n\r\n{body}").into_bytes()
+}
+
 /// The `error` code for a status.
 pub fn code_for(status: StatusCode) -> &'static str {
     match status {
@@ -188,6 +206,26 @@ fn render(error: poem::Error) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closing_response_is_json_with_its_extra_headers() {
+        let response = closing_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &[("retry-after", "1")],
+            "temporarily_unavailable",
+            "a \"b\"",
+        );
+        let response = String::from_utf8(response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        assert_eq!(
+            head,
+            format!(
+                "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close",
+                body.len()
+            )
+        );
+        assert_eq!(body, r#"{"error":"temporarily_unavailable","error_description":"a \"b\""}"#);
+    }
 
     #[test]
     fn allow_lists_the_methods_of_the_matching_template() {

@@ -25,7 +25,7 @@ use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use poem::{
     Addr, Endpoint, Request, Response,
-    http::uri::Scheme,
+    http::{StatusCode, uri::Scheme},
     web::{LocalAddr, RemoteAddr},
 };
 use tokio::{
@@ -34,7 +34,10 @@ use tokio::{
     task::JoinSet,
 };
 
-use super::connection::{Closed, Timed, Timeouts, TrackedBody, Tracker};
+use super::{
+    connection::{Closed, Timed, Timeouts, TrackedBody, Tracker},
+    errors::closing_response,
+};
 use crate::metrics::ConnectionStats;
 
 /// How long accepting pauses after an accept error.
@@ -176,12 +179,13 @@ where
 
 /// The answer to a connection that finds every connection serving a request: 503, then closed.
 fn refuse(stream: &TcpStream) {
-    const BODY: &str = r#"{"error":"temporarily_unavailable","error_description":"the service is at its connection limit; retry later"}"#;
-    let response = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{BODY}",
-        BODY.len()
+    let response = closing_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &[("retry-after", "1")],
+        "temporarily_unavailable",
+        "the service is at its connection limit; retry later",
     );
-    let _ = stream.try_write(response.as_bytes());
+    let _ = stream.try_write(&response);
 }
 
 /// An accepted connection.
