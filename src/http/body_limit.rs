@@ -93,9 +93,15 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             Some(length) if length > self.limit => return Err(ContentTooLarge { limit: self.limit }.into()),
             Some(_) => {}
             None => {
-                let body: BoxBody<Bytes, io::Error> = req.take_body().into();
-                let limited = Limited { inner: body, left: self.limit, limit: self.limit };
-                req.set_body(Body::from(BoxBody::new(limited)));
+                let body = req.take_body();
+                // Most requests (every GET) have no body: theirs is put back as it is, without a wrapper.
+                if body.is_empty() {
+                    req.set_body(body);
+                } else {
+                    let inner: BoxBody<Bytes, io::Error> = body.into();
+                    let limited = Limited { inner, left: self.limit, limit: self.limit };
+                    req.set_body(Body::from(BoxBody::new(limited)));
+                }
             }
         }
         self.inner.call(req).await
