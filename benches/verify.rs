@@ -5,7 +5,7 @@
 //! The verifiers are the real ones, fed by the built-in development issuer over loopback HTTP.
 //! Run with `cargo bench --bench verify`.
 
-use std::{future::pending, path::PathBuf, sync::Arc};
+use std::{future::pending, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -20,7 +20,7 @@ use protected_api::{
 
 /// A running service with the development issuer, and its verifier.
 async fn service(token_cache: bool) -> (Arc<Verifier>, Arc<DevIssuer>) {
-    let sources = Sources { dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("settings"), profile: "dev".into() };
+    let sources = Sources::built_in("dev");
     let figment = sources
         .files()
         .merge(Serialized::default("server.port", 0))

@@ -30,14 +30,23 @@ async fn main() -> ExitCode {
 }
 
 async fn serve() -> ExitCode {
-    let (_, settings) = match settings::load() {
+    let (sources, settings) = match settings::load() {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("configuration error: {error}");
             return ExitCode::from(2);
         }
     };
-    telemetry::init(settings.log_format);
+    // Held to the end of `serve`: dropping it writes out every buffered log line.
+    let _log_writer = telemetry::init(settings.log_format);
+    let overrides: Vec<String> = sources.override_files().iter().map(|file| file.display().to_string()).collect();
+    tracing::info!(
+        profile = %settings.profile,
+        overrides = ?overrides,
+        "settings: the built-in {} profile{}",
+        settings.profile,
+        if overrides.is_empty() { String::new() } else { format!(", overridden by {}", overrides.join(", ")) }
+    );
     let application = match Application::build(&settings).await {
         Ok(application) => application,
         Err(error) => {
@@ -48,7 +57,6 @@ async fn serve() -> ExitCode {
     let address = application.address();
     tracing::info!(
         %address,
-        profile = %settings.profile,
         issuer = %application.state().verifier.issuer(),
         audience = %application.state().verifier.audience(),
         "listening on http://{address}/ (Swagger UI at http://{address}/docs)"

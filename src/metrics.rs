@@ -15,43 +15,20 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::auth::{RejectionReason, Verifier};
+use crate::auth::{AuthObserver, FetchOutcome, RejectionReason, Verifier};
 
-/// Every route the service has, as the `route` label; anything else is `unmatched`.
-const ROUTES: &[&str] = &[
-    "/api/public",
-    "/api/private",
-    "/api/private-scoped",
-    "/healthz",
-    "/readyz",
-    "/docs",
-    "/openapi.json",
-    "/openapi.yaml",
-    "/metrics",
-    "/.well-known/oauth-protected-resource",
-    "/dev/token",
-    "/dev/.well-known/openid-configuration",
-    "/dev/.well-known/jwks.json",
-];
-
-/// The `route` label of a request path.
-pub fn route_label(path: &str) -> &'static str {
-    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
-    if path.starts_with("/.well-known/oauth-protected-resource/") {
-        return "/.well-known/oauth-protected-resource";
-    }
-    ROUTES.iter().find(|route| **route == path).copied().unwrap_or("unmatched")
-}
+/// Where the metrics are served.
+pub const METRICS_PATH: &str = "/metrics";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: &'static str,
+    route: Arc<str>,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: &'static str,
+    route: Arc<str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -62,15 +39,6 @@ struct ReasonLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: FetchOutcome,
-}
-
-/// How a key set fetch ended.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-pub enum FetchOutcome {
-    /// A usable key set was fetched.
-    Success,
-    /// The fetch failed (network, status, body, timeout, no usable key).
-    Failure,
 }
 
 impl EncodeLabelValue for FetchOutcome {
@@ -208,35 +176,15 @@ impl Metrics {
         &self.connections
     }
 
-    /// Records one answered request on `route` (from [`route_label`]).
-    pub fn observe_request(&self, route: &'static str, status: u16, elapsed: Duration) {
+    /// Records one answered request on `route` (a label from the route table).
+    pub fn observe_request(&self, route: Arc<str>, status: u16, elapsed: Duration) {
+        self.latency.get_or_create(&RouteLabels { route: Arc::clone(&route) }).observe(elapsed.as_secs_f64());
         self.requests.get_or_create(&RequestLabels { route, status }).inc();
-        self.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
     }
 
     /// Records a refused request.
     pub fn observe_rejection(&self, reason: RejectionReason) {
         self.rejections.get_or_create(&ReasonLabels { reason }).inc();
-    }
-
-    /// Records a verified token.
-    pub fn observe_verified(&self) {
-        self.verified.inc();
-    }
-
-    /// Records a key set fetch caused by an unknown `kid`.
-    pub fn observe_unknown_kid_refetch(&self) {
-        self.unknown_kid_refetches.inc();
-    }
-
-    /// A valid token was checked in full (it was not in the token cache) in `elapsed`.
-    pub fn observe_full_check(&self, elapsed: Duration) {
-        self.check_duration.observe(elapsed.as_secs_f64());
-    }
-
-    /// Records a key set fetch.
-    pub fn observe_key_fetch(&self, outcome: FetchOutcome) {
-        self.key_fetches.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// The metrics in the Prometheus text format, with the key set age and the token cache size
@@ -250,11 +198,30 @@ impl Metrics {
     }
 }
 
+/// The token path's events, counted.
+impl AuthObserver for Metrics {
+    fn verified(&self) {
+        self.verified.inc();
+    }
+
+    fn full_check(&self, elapsed: Duration) {
+        self.check_duration.observe(elapsed.as_secs_f64());
+    }
+
+    fn key_fetch(&self, outcome: FetchOutcome) {
+        self.key_fetches.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    fn unknown_kid_refetch(&self) {
+        self.unknown_kid_refetches.inc();
+    }
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
 }
 
-/// `GET /metrics`.
+/// `GET /metrics`, with the key set age and token cache size read from `verifier` now.
 #[handler]
 pub async fn metrics_endpoint(metrics: Data<&Arc<Metrics>>, verifier: Data<&Arc<Verifier>>) -> Response {
     let age = verifier.key_store().health().await.age;

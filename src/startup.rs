@@ -18,15 +18,19 @@ use poem_openapi::{OpenApi, OpenApiService};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
-    api,
+    api::{
+        self,
+        docs::{DOCS_PATH, SPEC_JSON_PATH, SPEC_YAML_PATH},
+    },
     auth::{
-        BearerChallenge, FetchError, RESOURCE_METADATA_PATH, ResourceMetadata, Verifier, resource_metadata_path,
+        AuthObserver, BearerChallenge, ClaimRules, FetchError, JwksSource, KeyStore, ProviderUrl,
+        RESOURCE_METADATA_PATH, ResourceMetadata, TokenPolicy, Verifier, resource_metadata_path,
         serve_resource_metadata,
     },
     dev_issuer::{self, DevIssuer, DevIssuerError, api::DevTokenApi},
-    http::{AllowedMethods, BodyLimit, ConnectionLimits, FrameworkErrors, OpenFiles, Timeouts},
-    metrics::{Metrics, metrics_endpoint},
-    settings::{IdentityProvider, Settings},
+    http::{BodyLimit, ConnectionLimits, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
+    metrics::{METRICS_PATH, Metrics, metrics_endpoint},
+    settings::{IdentityProvider, Settings, values::Origin},
     telemetry::{REQUEST_ID_HEADER, RequestTrace},
 };
 
@@ -40,7 +44,7 @@ pub enum StartupError {
     #[error("cannot listen on {address}: {source} (set HOST and PORT)")]
     Bind {
         /// The address.
-        address: String,
+        address: SocketAddr,
         /// The cause.
         source: std::io::Error,
     },
@@ -65,7 +69,7 @@ pub struct AppState {
     /// The URL clients reach the service at, without a trailing slash.
     pub public_url: String,
     /// Browser origins allowed by CORS; empty: no CORS.
-    pub cors_origins: Vec<String>,
+    pub cors_origins: Vec<Origin>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: u64,
 }
@@ -88,27 +92,29 @@ impl Application {
             timeouts: Timeouts { header: settings.server.header_timeout, idle: settings.server.idle_timeout },
             max_connections: fit_connections(settings.server.max_connections),
         };
-        let (listener, address) = bind(&settings.bind_address()).await?;
-        let metrics_listener = match (&settings.metrics.address, settings.metrics.enabled) {
+        let (listener, address) = bind(settings.server.listen_address()).await?;
+        let metrics_listener = match (settings.metrics.address, settings.metrics.enabled) {
             (Some(metrics_address), true) => Some(bind(metrics_address).await?),
             _ => None,
         };
-        let (issuer, audience, dev_issuer) = match settings.identity_provider() {
-            IdentityProvider::Configured { issuer, audience } => (issuer, audience, None),
+        let metrics = Arc::new(Metrics::new());
+        let (verifier, dev_issuer) = match &settings.identity_provider {
+            IdentityProvider::Configured { issuer, audience, jwks_url } => {
+                (verifier(settings, issuer.clone(), audience.clone(), jwks_url.clone(), &metrics)?, None)
+            }
             IdentityProvider::Development { audience } => {
-                let issuer = format!("http://{}/dev/", reachable(address));
-                let dev_issuer = DevIssuer::generate(issuer.clone(), audience.clone())?;
-                (issuer, audience, Some(Arc::new(dev_issuer)))
+                let issuer = ProviderUrl::parse(&format!("http://{}/dev/", reachable(address)))
+                    .expect("a loopback http URL passes the URL policy");
+                let dev_issuer = DevIssuer::generate(issuer.to_string(), audience.clone())?;
+                (verifier(settings, issuer, audience.clone(), None, &metrics)?, Some(Arc::new(dev_issuer)))
             }
         };
-        let metrics = Arc::new(Metrics::new());
-        let verifier = Arc::new(Verifier::new(issuer, audience, settings, Arc::clone(&metrics))?);
         let public_url = match &settings.server.public_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
             None => format!("http://{}", reachable(address)),
         };
         let state = AppState {
-            verifier,
+            verifier: Arc::new(verifier),
             dev_issuer,
             metrics,
             metrics_on_api: settings.metrics.enabled && settings.metrics.address.is_none(),
@@ -156,13 +162,16 @@ impl Application {
         let grace = self.shutdown_timeout;
         let stats = self.state.metrics.connections().clone();
         let metrics_server = self.metrics_listener.map(|(listener, _)| {
+            let mut table = RouteTable::default();
+            table.add(METRICS_PATH, &Method::GET);
             let routes = Route::new()
-                .nest("/metrics", metrics_routes(&self.state))
-                .with(RequestTrace::new(Arc::clone(&self.state.metrics)));
+                .nest(METRICS_PATH, metrics_routes(&self.state))
+                .with(RequestTrace::new(Arc::clone(&self.state.metrics), Arc::new(table)));
             let limits = ConnectionLimits { max_connections: METRICS_MAX_CONNECTIONS, ..self.limits };
             tokio::spawn(crate::http::serve(listener, routes, limits, stats.clone(), stopping(), grace))
         });
-        let api_server = crate::http::serve(self.listener, routes(&self.state), self.limits, stats, stopping(), grace);
+        let api_server =
+            crate::http::serve(self.listener, routes(&self.state).endpoint, self.limits, stats, stopping(), grace);
         let signal = async move {
             shutdown.await;
             let _ = stop.send(true);
@@ -180,8 +189,28 @@ impl Application {
     }
 }
 
-async fn bind(address: &str) -> Result<(TcpListener, SocketAddr), StartupError> {
-    let bind_error = |source| StartupError::Bind { address: address.to_owned(), source };
+/// The verifier of tokens from `issuer` for `audience`: its key source, key store and token
+/// cache built as the settings say, reporting to `metrics`.
+fn verifier(
+    settings: &Settings,
+    issuer: ProviderUrl,
+    audience: String,
+    jwks_url: Option<ProviderUrl>,
+    metrics: &Arc<Metrics>,
+) -> Result<Verifier, FetchError> {
+    let observer: Arc<dyn AuthObserver> = Arc::clone(metrics) as _;
+    let token_cache = settings.token_cache.cache();
+    let algorithms = settings.auth0.algorithms.clone();
+    let rules = ClaimRules { issuer: issuer.to_string(), audience, leeway: settings.auth0.leeway };
+    let source = JwksSource::new(issuer, jwks_url, &settings.jwks.fetch_limits())?;
+    let refresh = settings.jwks.refresh_policy();
+    let keys = KeyStore::new(source, algorithms.clone(), refresh, token_cache.clone(), Arc::clone(&observer));
+    let policy = TokenPolicy { algorithms, max_token_bytes: settings.auth0.max_token_bytes, rules };
+    Ok(Verifier::new(policy, Arc::new(keys), token_cache, observer))
+}
+
+async fn bind(address: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind { address, source };
     let listener = TcpListener::bind(address).await.map_err(bind_error)?;
     let local = listener.local_addr().map_err(bind_error)?;
     Ok((listener, local))
@@ -223,23 +252,31 @@ fn reachable(address: SocketAddr) -> SocketAddr {
     }
 }
 
+/// The service's routes with their middleware, and the table of their paths.
+pub struct Routes {
+    /// Every route, ready to serve.
+    pub endpoint: BoxEndpoint<'static>,
+    /// Every path and its methods: `Allow` for 405s and the metrics' route labels.
+    pub table: Arc<RouteTable>,
+}
+
 /// Every route of the service, with its middleware; the development issuer's when it runs.
 ///
 /// From the inside out: the routes, the body limit, JSON answers for every error the routes
 /// raise, CORS when origins are allowed (with JSON answers for its own refusals), the request
-/// trace.
-pub fn routes(state: &AppState) -> BoxEndpoint<'static> {
+/// trace. Each path is recorded in the route table as it is mounted.
+pub fn routes(state: &AppState) -> Routes {
     let verifier = &state.verifier;
     let metadata_path = resource_metadata_path(verifier.audience());
     let challenge = BearerChallenge::new(&format!("{}{metadata_path}", state.public_url));
-    let mut allowed = AllowedMethods::default();
+    let mut table = RouteTable::default();
     let mut routes = match &state.dev_issuer {
-        None => mount(api::service(), challenge, &mut allowed),
+        None => mount(api::service(), challenge, &mut table),
         Some(issuer) => {
             let apis = (api::MessagesApi, api::HealthApi, DevTokenApi::new(Arc::clone(issuer)));
-            let mut routes = mount(api::describe(apis), challenge, &mut allowed);
+            let mut routes = mount(api::describe(apis), challenge, &mut table);
             for (path, endpoint) in dev_issuer::api::documents(issuer) {
-                allowed.add(path, &Method::GET);
+                table.add(path, &Method::GET);
                 routes = routes.at(path, endpoint);
             }
             routes
@@ -251,21 +288,23 @@ pub fn routes(state: &AppState) -> BoxEndpoint<'static> {
         metadata_paths.push(&metadata_path);
     }
     for path in metadata_paths {
-        allowed.add(path, &Method::GET);
+        table.add(path, &Method::GET);
         routes = routes.at(path, get(serve_resource_metadata).data(Arc::clone(&metadata)));
     }
     if state.metrics_on_api {
-        allowed.add("/metrics", &Method::GET);
-        routes = routes.nest("/metrics", metrics_routes(state));
+        table.add(METRICS_PATH, &Method::GET);
+        routes = routes.nest(METRICS_PATH, metrics_routes(state));
     }
-    let errors = FrameworkErrors::new(allowed);
+    let table = Arc::new(table);
+    let errors = FrameworkErrors::new(Arc::clone(&table));
     let routes = routes.data(Arc::clone(verifier)).with(BodyLimit::new(state.max_body_bytes)).with(errors.clone());
-    let trace = RequestTrace::new(Arc::clone(&state.metrics));
-    if state.cors_origins.is_empty() {
+    let trace = RequestTrace::new(Arc::clone(&state.metrics), Arc::clone(&table));
+    let endpoint = if state.cors_origins.is_empty() {
         routes.with(trace).boxed()
     } else {
         routes.with(cors(&state.cors_origins)).with(errors).with(trace).boxed()
-    }
+    };
+    Routes { endpoint, table }
 }
 
 /// `/metrics`.
@@ -274,9 +313,9 @@ fn metrics_routes(state: &AppState) -> Route {
 }
 
 /// Exactly these origins may call the API from a browser, with a bearer token.
-fn cors(origins: &[String]) -> Cors {
+fn cors(origins: &[Origin]) -> Cors {
     Cors::new()
-        .allow_origins(origins.iter().map(String::as_str))
+        .allow_origins(origins.iter().map(Origin::as_str))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
@@ -285,21 +324,21 @@ fn cors(origins: &[String]) -> Cors {
 }
 
 /// The operations, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/docs`); the
-/// methods of each path go into `allowed`.
+/// methods of each path go into `table`.
 fn mount<T: OpenApi + 'static>(
     service: OpenApiService<T, ()>,
     challenge: BearerChallenge,
-    allowed: &mut AllowedMethods,
+    table: &mut RouteTable,
 ) -> Route {
-    allowed.add_operations(&T::meta());
-    for path in ["/openapi.json", "/openapi.yaml", "/docs"] {
-        allowed.add(path, &Method::GET);
+    table.add_operations(&T::meta());
+    for path in [SPEC_JSON_PATH, SPEC_YAML_PATH, DOCS_PATH] {
+        table.add(path, &Method::GET);
     }
     let docs = api::docs::swagger_ui(&service.swagger_ui_html());
     Route::new()
-        .at("/openapi.json", get(service.spec_endpoint()))
-        .at("/openapi.yaml", get(service.spec_endpoint_yaml()))
-        .nest("/docs", docs)
+        .at(SPEC_JSON_PATH, get(service.spec_endpoint()))
+        .at(SPEC_YAML_PATH, get(service.spec_endpoint_yaml()))
+        .nest(DOCS_PATH, docs)
         .nest("/", service.with(challenge))
 }
 

@@ -15,6 +15,15 @@ pub fn persisting_authorization(html: &str) -> String {
     patched
 }
 
+/// Where Swagger UI is served.
+pub const DOCS_PATH: &str = "/docs";
+
+/// Where the spec is served as JSON.
+pub const SPEC_JSON_PATH: &str = "/openapi.json";
+
+/// Where the spec is served as YAML.
+pub const SPEC_YAML_PATH: &str = "/openapi.yaml";
+
 #[derive(Clone)]
 struct SwaggerPage(Bytes);
 

@@ -74,7 +74,7 @@ impl HealthApi {
             key_set_age_seconds: health.age.map(|age| age.as_secs()),
             key_ids: health.key_ids,
             last_fetch: health.last_success.map(|at| humantime::format_rfc3339_seconds(at).to_string()),
-            last_fetch_error: health.last_error,
+            last_fetch_error: health.last_error.map(|error| error.to_string()),
         };
         if health.ready { ReadinessResponse::Ready(Json(report)) } else { ReadinessResponse::NotReady(Json(report)) }
     }

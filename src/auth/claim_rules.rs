@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{claims::Claims, error::TokenRejection};
+use super::{answers::TokenRejection, claims::Claims};
 
 /// What every accepted token must say about who issued it, for whom, and when.
 #[derive(Debug, Clone)]

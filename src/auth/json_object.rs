@@ -63,15 +63,6 @@ fn shortened(name: &str) -> &str {
     name.char_indices().nth(NAME_IN_ERRORS).map_or(name, |(end, _)| &name[..end])
 }
 
-/// What serde_json says is wrong, without the position it appends.
-pub(crate) fn problem(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    match text.rsplit_once(" at line ") {
-        Some((what, _)) => what.to_owned(),
-        None => text,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,7 +79,8 @@ mod tests {
     #[test]
     fn problems_leave_out_the_position_and_long_names() {
         let error = serde_json::from_str::<Text>("5").unwrap_err();
-        assert_eq!(problem(&error), "invalid type: integer `5`, expected a string");
+        let problem = crate::auth::answers::JsonProblem::from(&error);
+        assert_eq!(problem.to_string(), "invalid type: integer `5`, expected a string");
         let long = "n".repeat(100);
         let error: serde_json::Error = duplicate(&long);
         assert_eq!(error.to_string(), format!("the member `{}` appears more than once", "n".repeat(32)));

@@ -1,35 +1,50 @@
-//! Everything token-related: the `BearerAuth` scheme, verification, signing keys, scopes and
-//! the RFC 6750 answers to failures.
+//! Everything token-related. A request to a protected operation goes, in order, through:
+//!
+//! 1. **the header** — poem-openapi extracts `Authorization: Bearer <token>` for the
+//!    [`BearerAuth`] security scheme (`scheme.rs`); with no such header it never calls the checker
+//!    and [`BearerChallenge`] answers instead (step 8);
+//! 2. **the scheme checker** — `scheme.rs` refuses a second `Authorization` header and hands the
+//!    token to the [`Verifier`] attached to the routes;
+//! 3. **the verifier** (`verifier.rs`) — size limit, the [`TokenCache`] of tokens verified
+//!    before, the strictly read JOSE header (`token_header.rs`: `alg` allow-list, `crit`), all
+//!    before any network call;
+//! 4. **the key store** ([`jwks`]) — the key for the header's `kid`: [`KeyStore`] answers from
+//!    its moka cache, or fetches through [`JwksSource`] as its [`RefreshPolicy`] allows;
+//! 5. **the signature**, checked with that key in `verifier.rs`;
+//! 6. **the claim rules** — [`Claims`] read strictly (`claims.rs`), then [`ClaimRules`]:
+//!    issuer, audience, `exp`, `nbf`, `iat`;
+//! 7. **the claims** reach the operation inside [`BearerAuth`]; a scope the operation needs is
+//!    checked by [`ScopeDenied`] (`scope.rs`), which also documents the 403 in the spec.
+//!
+//! A failure at any step is an [`AuthError`] ([`answers`]): 8. **error** → status, body and
+//! RFC 6750 **challenge**, completed by [`BearerChallenge`] with the RFC 9728 metadata link.
+//! The steps report to an [`AuthObserver`] (the metrics), never to a concrete metrics type.
 
-mod challenge;
+mod answers;
 mod claim_rules;
 mod claims;
-mod error;
 mod json_object;
-mod jwks_source;
-mod key_set;
-mod key_store;
-mod refresh;
-mod resource_metadata;
-mod responses;
+mod jwks;
+mod observer;
 mod scheme;
 mod scope;
 mod token_cache;
 mod token_header;
 mod verifier;
 
-pub use challenge::BearerChallenge;
+pub use answers::{
+    AuthError, BearerChallenge, ErrorBody, ErrorCode, InvalidRequest, JsonProblem, Malformed, RESOURCE_METADATA_PATH,
+    Refusal, RejectionReason, ResourceMetadata, TokenPart, TokenRejection, resource_metadata_path,
+    serve_resource_metadata,
+};
 pub use claim_rules::ClaimRules;
 pub use claims::{Audience, Claims, Scopes};
-pub use error::{AuthError, ErrorBody, InvalidRequest, REALM, Refusal, RejectionReason, TokenRejection};
-pub use jwks_source::{FetchError, FetchLimits, JwksSource, is_loopback};
-pub use key_set::{KeySet, Lookup, VerifyingKey};
-pub use key_store::{KeyHealth, KeyStore};
-pub use refresh::RefreshPolicy;
-pub use resource_metadata::{
-    RESOURCE_METADATA_PATH, ResourceMetadata, resource_metadata_path, serve_resource_metadata,
+pub use jwks::{
+    FetchError, FetchLimits, JwksSource, KeyHealth, KeySet, KeySetError, KeyStore, ProviderUrl, RefreshPolicy,
+    TransportFailure, UrlRefused,
 };
+pub use observer::{AuthObserver, FetchOutcome, Unobserved};
 pub use scheme::BearerAuth;
 pub use scope::{RequiredScope, ScopeDenied};
-pub use token_cache::{TokenCache, TokenKey, VerifiedToken};
-pub use verifier::{Verifier, unix_now};
+pub use token_cache::TokenCache;
+pub use verifier::{TokenPolicy, Verifier, unix_now};

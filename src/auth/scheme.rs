@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
-use poem::{Request, http::header};
+use poem::{
+    Request,
+    http::{StatusCode, header},
+};
 use poem_openapi::{SecurityScheme, auth::Bearer};
 
 use super::{
+    answers::{AuthError, InvalidRequest},
     claims::Claims,
-    error::{AuthError, InvalidRequest},
     verifier::Verifier,
 };
 
@@ -19,15 +22,13 @@ use super::{
 pub struct BearerAuth(pub Arc<Claims>);
 
 async fn verify_bearer(req: &Request, bearer: Bearer) -> poem::Result<Arc<Claims>> {
-    let result = match req.headers().get_all(header::AUTHORIZATION).iter().count() {
-        1 => match req.data::<Arc<Verifier>>() {
-            Some(verifier) => verifier.verify(&bearer.token).await,
-            None => {
-                tracing::error!("the verifier is not attached to the routes");
-                Err(AuthError::KeysUnavailable { retry_after: std::time::Duration::from_secs(60) })
-            }
-        },
-        _ => Err(AuthError::InvalidRequest(InvalidRequest::MultipleAuthorizationHeaders)),
+    if req.headers().get_all(header::AUTHORIZATION).iter().nth(1).is_some() {
+        return Err(AuthError::InvalidRequest(InvalidRequest::MultipleAuthorizationHeaders).into());
+    }
+    let Some(verifier) = req.data::<Arc<Verifier>>() else {
+        // A wiring bug, not a client's fault: the routes were built without `.data(verifier)`.
+        tracing::error!("the verifier is not attached to the routes");
+        return Err(poem::Error::from_string("the service is misconfigured", StatusCode::INTERNAL_SERVER_ERROR));
     };
-    result.map_err(poem::Error::from)
+    Ok(verifier.verify(&bearer.token).await?)
 }

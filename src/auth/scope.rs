@@ -3,7 +3,7 @@
 
 use std::{marker::PhantomData, sync::Arc};
 
-use super::{claims::Claims, error::AuthError};
+use super::{answers::AuthError, claims::Claims};
 
 /// A scope an operation requires. Declare one with [`required_scope!`](crate::required_scope).
 pub trait RequiredScope: Send + Sync + 'static {

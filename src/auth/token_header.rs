@@ -12,8 +12,8 @@ use jsonwebtoken::jwk::Jwk;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::{
-    error::TokenRejection,
-    json_object::{AnyString, Text, duplicate, problem},
+    answers::{Malformed, TokenPart, TokenRejection},
+    json_object::{AnyString, Text, duplicate},
 };
 
 /// Room for the decoded JOSE header of a typical token (`alg`, `typ`, `kid`) on the stack;
@@ -100,7 +100,7 @@ pub(crate) fn parse_header<'a>(
     else {
         return Err(TokenRejection::NotAJwt);
     };
-    let not_base64 = |_| TokenRejection::Malformed("the header is not base64url".into());
+    let not_base64 = |_| TokenRejection::Malformed(Malformed::NotBase64(TokenPart::Header));
     let json: &[u8] = match URL_SAFE_NO_PAD.decode_slice(header, on_stack) {
         Ok(length) => &on_stack[..length],
         Err(DecodeSliceError::OutputSliceTooSmall) => {
@@ -109,8 +109,7 @@ pub(crate) fn parse_header<'a>(
         }
         Err(DecodeSliceError::DecodeError(error)) => return Err(not_base64(error)),
     };
-    serde_json::from_slice(json)
-        .map_err(|error| TokenRejection::Malformed(format!("the header is not valid: {}", problem(&error))))
+    serde_json::from_slice(json).map_err(|error| TokenRejection::Malformed(Malformed::Header((&error).into())))
 }
 
 #[cfg(test)]

@@ -12,17 +12,25 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, errors::ErrorKind};
 
 use super::{
+    answers::{AuthError, JsonProblem, Malformed, TokenPart, TokenRejection},
     claim_rules::ClaimRules,
     claims::Claims,
-    error::{AuthError, TokenRejection},
-    json_object::problem,
-    jwks_source::{FetchError, FetchLimits, JwksSource},
-    key_store::KeyStore,
-    refresh::RefreshPolicy,
+    jwks::KeyStore,
+    observer::AuthObserver,
     token_cache::{TokenCache, TokenKey, VerifiedToken},
     token_header::{HEADER_ON_STACK, parse_header},
 };
-use crate::{metrics::Metrics, settings::Settings};
+
+/// What a token must be, apart from its signature: built by startup from the settings.
+#[derive(Debug, Clone)]
+pub struct TokenPolicy {
+    /// The accepted signature algorithms (never `none` or HS*).
+    pub algorithms: Vec<Algorithm>,
+    /// Longer tokens are refused unparsed.
+    pub max_token_bytes: usize,
+    /// Issuer, audience and time checks.
+    pub rules: ClaimRules,
+}
 
 /// Verifies access tokens of one issuer for one audience.
 pub struct Verifier {
@@ -32,42 +40,21 @@ pub struct Verifier {
     accepted: String,
     max_token_bytes: usize,
     token_cache: Option<Arc<TokenCache>>,
-    metrics: Arc<Metrics>,
+    observer: Arc<dyn AuthObserver>,
 }
 
 impl Verifier {
-    /// A verifier for tokens of `issuer` for `audience`, fetching keys and checking as `settings` say.
+    /// A verifier checking tokens as `policy` says against the keys of `keys`, remembering
+    /// verified tokens in `token_cache` and reporting to `observer`.
     pub fn new(
-        issuer: String,
-        audience: String,
-        settings: &Settings,
-        metrics: Arc<Metrics>,
-    ) -> Result<Self, FetchError> {
-        let limits = FetchLimits {
-            connect_timeout: settings.jwks.connect_timeout,
-            timeout: settings.jwks.timeout,
-            max_body_bytes: settings.jwks.max_body_bytes,
-        };
-        let source = JwksSource::new(issuer.clone(), settings.auth0.jwks_url.as_deref(), &limits)?;
-        let algorithms = settings.auth0.algorithms.clone();
-        let policy = RefreshPolicy::from_settings(&settings.jwks);
-        let cache_settings = &settings.token_cache;
-        let token_cache = cache_settings
-            .enabled
-            .then(|| Arc::new(TokenCache::new(cache_settings.max_entries, cache_settings.max_ttl)));
-        let keys =
-            Arc::new(KeyStore::new(source, algorithms.clone(), policy, token_cache.clone(), Arc::clone(&metrics)));
-        let rules = ClaimRules { issuer, audience, leeway: settings.auth0.leeway };
+        policy: TokenPolicy,
+        keys: Arc<KeyStore>,
+        token_cache: Option<Arc<TokenCache>>,
+        observer: Arc<dyn AuthObserver>,
+    ) -> Self {
+        let TokenPolicy { algorithms, max_token_bytes, rules } = policy;
         let accepted = algorithms.iter().map(|alg| format!("{alg:?}")).collect::<Vec<_>>().join(", ");
-        Ok(Verifier {
-            keys,
-            rules,
-            algorithms,
-            accepted,
-            max_token_bytes: settings.auth0.max_token_bytes,
-            token_cache,
-            metrics,
-        })
+        Verifier { keys, rules, algorithms, accepted, max_token_bytes, token_cache, observer }
     }
 
     /// The issuer whose tokens are accepted.
@@ -98,7 +85,7 @@ impl Verifier {
         let cached = self.token_cache.as_ref().map(|cache| (cache, TokenKey::from(token)));
         if let Some(known) = cached.as_ref().and_then(|(cache, key)| cache.get(key)) {
             self.rules.check_times(&known.claims, unix_now())?;
-            self.metrics.observe_verified();
+            self.observer.verified();
             return Ok(Arc::clone(&known.claims));
         }
         let started = Instant::now();
@@ -128,8 +115,8 @@ impl Verifier {
         let claims = claims_of(signing_input)?;
         let now = unix_now();
         self.rules.check(&claims, now)?;
-        self.metrics.observe_verified();
-        self.metrics.observe_full_check(started.elapsed());
+        self.observer.verified();
+        self.observer.full_check(started.elapsed());
         let claims = Arc::new(claims);
         if let Some((cache, token_key)) = cached {
             let lifetime = cache.lifetime(self.rules.remaining_validity(&claims, now));
@@ -156,28 +143,25 @@ fn verify_prepared(signing_input: &str, signature: &str, key: &ParsedPublicKey) 
     let mut signature_bytes = [0_u8; 1024];
     let length = URL_SAFE_NO_PAD
         .decode_slice(signature, &mut signature_bytes)
-        .map_err(|_| TokenRejection::Malformed("the signature is not base64url".into()))?;
+        .map_err(|_| TokenRejection::Malformed(Malformed::NotBase64(TokenPart::Signature)))?;
     Ok(key.verify_sig(signing_input.as_bytes(), &signature_bytes[..length]).is_ok())
 }
 
 /// The claims of a token whose signature verified, kept with their JSON for the response.
 fn claims_of(signing_input: &str) -> Result<Claims, TokenRejection> {
     let payload = signing_input.split_once('.').map(|(_, payload)| payload).ok_or(TokenRejection::NotAJwt)?;
-    let json =
-        URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenRejection::Malformed("a part is not base64url".into()))?;
-    Claims::from_payload(json).map_err(|error| invalid_claims(&error))
+    let json = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| TokenRejection::Malformed(Malformed::NotBase64(TokenPart::Payload)))?;
+    Claims::from_payload(json).map_err(|error| TokenRejection::Malformed(Malformed::Claims(JsonProblem::from(&error))))
 }
 
 fn rejection_for(kind: &ErrorKind) -> TokenRejection {
     match kind {
-        ErrorKind::Base64(_) => TokenRejection::Malformed("a part is not base64url".into()),
+        ErrorKind::Base64(_) => TokenRejection::Malformed(Malformed::NotBase64(TokenPart::Signature)),
         // A signature that cannot be checked with this key at all.
         _ => TokenRejection::BadSignature,
     }
-}
-
-fn invalid_claims(error: &serde_json::Error) -> TokenRejection {
-    TokenRejection::Malformed(format!("the claims are not valid: {}", problem(error)))
 }
 
 /// The current Unix time in seconds.

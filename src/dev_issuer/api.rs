@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{DevIssuer, TokenOrder};
 use crate::{
     api::payload::JsonObject,
-    auth::{ErrorBody, unix_now},
+    auth::{ErrorBody, ErrorCode, unix_now},
     http::content_too_large,
 };
 
@@ -124,11 +124,11 @@ pub enum TokenAnswer {
 /// The answer to a body poem-openapi could not read or parse.
 fn refused_body(error: poem::Error) -> TokenAnswer {
     if let Some(too_large) = content_too_large(&error) {
-        return TokenAnswer::ContentTooLarge(Json(error_body("content_too_large", too_large.to_string())));
+        return TokenAnswer::ContentTooLarge(Json(ErrorBody::new(ErrorCode::ContentTooLarge, too_large.to_string())));
     }
     if error.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         let description = "send the body as application/json or application/x-www-form-urlencoded".to_owned();
-        return TokenAnswer::UnsupportedMediaType(Json(error_body("unsupported_media_type", description)));
+        return TokenAnswer::UnsupportedMediaType(Json(ErrorBody::new(ErrorCode::UnsupportedMediaType, description)));
     }
     bad_request(error.to_string())
 }
@@ -172,11 +172,7 @@ impl DevTokenApi {
 }
 
 fn bad_request(description: String) -> TokenAnswer {
-    TokenAnswer::BadRequest(Json(error_body("invalid_request", description)))
-}
-
-fn error_body(code: &str, description: String) -> ErrorBody {
-    ErrorBody { error: code.to_owned(), error_description: description }
+    TokenAnswer::BadRequest(Json(ErrorBody::new(ErrorCode::InvalidRequest, description)))
 }
 
 #[handler]
@@ -193,12 +189,17 @@ fn json_response(body: &str, content_type: &str) -> Response {
     Response::builder().content_type(content_type).body(body.to_owned())
 }
 
-/// The discovery and JWKS routes under `/dev/.well-known/` (GET), as an identity provider
-/// serves them.
+/// Where the development issuer's OpenID discovery document is served.
+pub const DISCOVERY_PATH: &str = "/dev/.well-known/openid-configuration";
+
+/// Where the development issuer's key set is served.
+pub const JWKS_PATH: &str = "/dev/.well-known/jwks.json";
+
+/// The discovery and JWKS routes (GET), as an identity provider serves them.
 pub fn documents(issuer: &Arc<DevIssuer>) -> [(&'static str, BoxEndpoint<'static>); 2] {
     [
-        ("/dev/.well-known/openid-configuration", get(discovery).data(Arc::clone(issuer)).boxed()),
-        ("/dev/.well-known/jwks.json", get(jwks).data(Arc::clone(issuer)).boxed()),
+        (DISCOVERY_PATH, get(discovery).data(Arc::clone(issuer)).boxed()),
+        (JWKS_PATH, get(jwks).data(Arc::clone(issuer)).boxed()),
     ]
 }
 

@@ -7,16 +7,19 @@
 //! - [`open_files`] raises the open-files limit the cap has to fit under;
 //! - [`body_limit`] answers 413 to bodies over the limit before reading them;
 //! - [`errors`] answers everything the operations never see (404, 405 with `Allow`, 415, 400)
-//!   with the same JSON body as every other failure.
+//!   with the same JSON body as every other failure;
+//! - [`route_table`] lists every path and its methods, for `Allow` and the metrics' route label.
 
 pub mod body_limit;
 pub mod connection;
 pub mod errors;
 pub mod open_files;
+pub mod route_table;
 pub mod server;
 
 pub use body_limit::{BodyLimit, ContentTooLarge, content_too_large};
 pub use connection::Timeouts;
-pub use errors::{AllowedMethods, FrameworkErrors, json_error};
+pub use errors::{FrameworkErrors, json_error};
 pub use open_files::OpenFiles;
+pub use route_table::RouteTable;
 pub use server::{ConnectionLimits, serve};

@@ -182,7 +182,7 @@ fn refuse(stream: &TcpStream) {
     let response = closing_response(
         StatusCode::SERVICE_UNAVAILABLE,
         &[("retry-after", "1")],
-        "temporarily_unavailable",
+        crate::auth::ErrorCode::TemporarilyUnavailable,
         "the service is at its connection limit; retry later",
     );
     let _ = stream.try_write(&response);

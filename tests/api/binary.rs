@@ -1,6 +1,6 @@
 //! The built binary, started the way a person starts it.
 
-use std::{process::Command, time::Duration};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -103,7 +103,7 @@ async fn the_token_endpoint_takes_json_and_bounds_the_lifetime() {
 async fn serves_until_sigterm_then_stops_cleanly() {
     let issuer = TestIssuer::start().await;
     let env = [("AUTH0_ISSUER", issuer.url.as_str()), ("AUTH0_API_AUDIENCE", AUDIENCE), ("PORT", "0")];
-    let mut running = Running::start(&env);
+    let running = Running::start(&env);
     assert!(!running.printed("development issuer"), "a configured issuer turns the development issuer off");
     let client = reqwest::Client::new();
     let url = format!("http://{}/api/private", running.address);
@@ -112,16 +112,82 @@ async fn serves_until_sigterm_then_stops_cleanly() {
     let dev = client.post(format!("http://{}/dev/token", running.address)).form(&[("scope", "x")]).send().await;
     assert_eq!(dev.unwrap().status(), 404);
 
-    let status = Command::new("kill").args(["-TERM", &running.child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let mut exit = None;
-    for _ in 0..100 {
-        exit = running.child.try_wait().unwrap();
-        if exit.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let (exit, lines) = running.terminate();
+    assert_eq!(exit, Some(0), "the service stops cleanly on SIGTERM");
+    assert!(lines.iter().any(|line| line.contains("shutdown signal received")));
+}
+
+#[tokio::test]
+async fn the_binary_runs_from_an_empty_directory_with_its_built_in_settings() {
+    let issuer = TestIssuer::start().await;
+    let dir = std::env::temp_dir().join(format!("protected-api-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = dir.join("protected-api");
+    std::fs::copy(env!("CARGO_BIN_EXE_protected-api"), &binary).unwrap();
+    let mut command = Command::new(&binary);
+    command.current_dir(&dir).env_clear().envs([
+        ("APP_PROFILE", "production"),
+        ("AUTH0_ISSUER", issuer.url.as_str()),
+        ("AUTH0_API_AUDIENCE", AUDIENCE),
+        ("PORT", "0"),
+    ]);
+    let running = Running::spawn(command);
+    let response = reqwest::Client::new()
+        .get(format!("http://{}/api/private", running.address))
+        .bearer_auth(issuer.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (code, lines) = running.terminate();
+    assert_eq!(code, Some(0));
+    assert!(lines.iter().any(|line| line.contains("settings: the built-in production profile\"")), "{lines:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn every_request_has_its_access_line_when_the_service_stops() {
+    const REQUESTS: usize = 3_000;
+    let issuer = TestIssuer::start().await;
+    let env = [
+        ("APP_PROFILE", "production"),
+        ("AUTH0_ISSUER", issuer.url.as_str()),
+        ("AUTH0_API_AUDIENCE", AUDIENCE),
+        ("PORT", "0"),
+    ];
+    let running = Running::start(&env);
+    let client = reqwest::Client::new();
+    let (base, token) = (format!("http://{}", running.address), issuer.token());
+    let mut senders = tokio::task::JoinSet::new();
+    for sender in 0..32 {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        senders.spawn(async move {
+            let mut statuses = Vec::new();
+            for i in (sender..REQUESTS).step_by(32) {
+                let path = ["/api/public", "/api/private", "/api/private-scoped"][i % 3];
+                let mut request = client.get(format!("{base}{path}")).header("x-request-id", format!("req-{i}"));
+                if i % 2 == 0 {
+                    request = request.bearer_auth(&token);
+                }
+                statuses.push(request.send().await.unwrap().status());
+            }
+            statuses
+        });
     }
-    assert_eq!(exit.and_then(|status| status.code()), Some(0), "the service stops cleanly on SIGTERM");
-    assert!(running.printed("shutdown signal received"));
+    let statuses: Vec<_> = senders.join_all().await.into_iter().flatten().collect();
+    assert!(statuses.iter().any(|status| *status == 401) && statuses.iter().any(|status| *status == 200));
+
+    let (code, lines) = running.terminate();
+    assert_eq!(code, Some(0), "the service stops cleanly on SIGTERM");
+    let mut logged: Vec<String> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["message"] == "response")
+        .map(|line| line["request_id"].as_str().unwrap().to_owned())
+        .collect();
+    logged.sort();
+    let mut sent: Vec<String> = (0..REQUESTS).map(|i| format!("req-{i}")).collect();
+    sent.sort();
+    assert_eq!(logged.len(), REQUESTS, "one access line per request");
+    assert_eq!(logged, sent);
 }

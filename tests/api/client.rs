@@ -29,7 +29,7 @@ async fn the_generated_client_gets_typed_answers_and_typed_errors() {
     match anonymous.get_private().send().await {
         Err(generated::Error::ErrorResponse(response)) => {
             assert_eq!(response.status(), 401);
-            assert_eq!(response.error, "unauthorized");
+            assert_eq!(response.error, generated::types::ErrorCode::Unauthorized);
         }
         other => panic!("expected a typed 401, got {other:?}"),
     }
@@ -45,7 +45,7 @@ async fn the_generated_client_gets_typed_answers_and_typed_errors() {
     match unscoped.get_private_scoped().send().await {
         Err(generated::Error::ErrorResponse(response)) => {
             assert_eq!(response.status(), 403);
-            assert_eq!(response.error, "insufficient_scope");
+            assert_eq!(response.error, generated::types::ErrorCode::InsufficientScope);
         }
         other => panic!("expected a typed 403, got {other:?}"),
     }

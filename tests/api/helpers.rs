@@ -249,7 +249,7 @@ pub fn unix_now() -> i64 {
 
 /// The settings files of the repository (profile `dev`), without the process environment.
 pub fn base_settings() -> Figment {
-    Sources { dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("settings"), profile: "dev".into() }.files()
+    Sources::built_in("dev").files()
 }
 
 /// The real service, on an ephemeral port, trusting `issuer`.
@@ -354,6 +354,7 @@ pub struct Running {
     pub child: std::process::Child,
     pub address: String,
     output: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
@@ -384,7 +385,9 @@ impl Running {
         kib * 1024
     }
 
-    fn spawn(mut command: std::process::Command) -> Self {
+    /// Starts `command` (the binary, its environment and directory set) and waits until it logs
+    /// the address it listens on.
+    pub fn spawn(mut command: std::process::Command) -> Self {
         use std::io::{BufRead, BufReader};
         let mut child = command
             .env("NO_COLOR", "1")
@@ -396,13 +399,13 @@ impl Running {
         let output = Arc::new(Mutex::new(Vec::new()));
         let (sender, lines) = std::sync::mpsc::channel();
         let sink = Arc::clone(&output);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 sink.lock().unwrap().push(line.clone());
                 let _ = sender.send(line);
             }
         });
-        let mut running = Running { child, address: String::new(), output };
+        let mut running = Running { child, address: String::new(), output, reader: Some(reader) };
         while running.address.is_empty() {
             let line = lines.recv_timeout(Duration::from_secs(30)).expect("the service logs its address");
             if let Some(rest) = line.split("listening on http://").nth(1) {
@@ -417,6 +420,29 @@ impl Running {
         let text = text.replace("{address}", &self.address);
         std::thread::sleep(Duration::from_millis(100));
         self.output.lock().unwrap().iter().any(|line| line.contains(&text))
+    }
+}
+
+impl Running {
+    /// Sends SIGTERM, waits up to 10 s for the process to exit, and returns its exit code and
+    /// every line it printed to stdout.
+    pub fn terminate(mut self) -> (Option<i32>, Vec<String>) {
+        let pid = self.child.id().to_string();
+        let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        let mut exit = None;
+        for _ in 0..200 {
+            exit = self.child.try_wait().unwrap();
+            if exit.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        let lines = std::mem::take(&mut *self.output.lock().unwrap());
+        (exit.and_then(|status| status.code()), lines)
     }
 }
 

@@ -2,6 +2,7 @@
 //! 127.0.0.1, real HTTP between them.
 
 mod answers;
+mod architecture;
 mod binary;
 mod browser;
 mod client;

@@ -3,7 +3,10 @@
 #![allow(clippy::result_large_err)]
 
 use figment::Jail;
-use protected_api::settings::{self, IdentityProvider, Settings};
+use protected_api::{
+    auth::ProviderUrl,
+    settings::{self, IdentityProvider, Settings},
+};
 
 const DEFAULT_TOML: &str = include_str!("../../settings/default.toml");
 const DEV_TOML: &str = include_str!("../../settings/dev.toml");
@@ -32,10 +35,10 @@ const VALID: &[(&str, &str)] =
 fn auth0_variables_configure_the_issuer_audience_and_algorithms() {
     with_env(VALID, |loaded| {
         let settings = loaded.unwrap();
-        assert_eq!(settings.issuer().as_deref(), Some("https://tenant.eu.auth0.com/"));
+        assert_eq!(settings.issuer().map(ProviderUrl::as_str), Some("https://tenant.eu.auth0.com/"));
         assert_eq!(settings.auth0.audience.as_deref(), Some("https://api.example.com"));
         assert_eq!(settings.auth0.algorithms, [jsonwebtoken::Algorithm::RS256]);
-        assert_eq!(settings.bind_address(), "127.0.0.1:3000");
+        assert_eq!(settings.server.listen_address().to_string(), "127.0.0.1:3000");
         assert_eq!(settings.jwks.ttl.as_secs(), 600);
         assert_eq!(settings.jwks.cooldown.as_secs(), 30);
     });
@@ -52,10 +55,10 @@ fn auth0_variables_configure_the_issuer_audience_and_algorithms() {
     ];
     with_env(&env, |loaded| {
         let settings = loaded.unwrap();
-        assert_eq!(settings.issuer().as_deref(), Some("https://login.example.com/"));
+        assert_eq!(settings.issuer().map(ProviderUrl::as_str), Some("https://login.example.com/"));
         assert_eq!(settings.auth0.audience.as_deref(), Some("12345"));
         assert_eq!(settings.auth0.algorithms, [jsonwebtoken::Algorithm::RS256, jsonwebtoken::Algorithm::PS256]);
-        assert_eq!(settings.bind_address(), "0.0.0.0:8080");
+        assert_eq!(settings.server.listen_address().to_string(), "0.0.0.0:8080");
         assert_eq!(settings.jwks.ttl.as_secs(), 300);
         assert_eq!(settings.log_format, settings::LogFormat::Json);
     });
@@ -64,7 +67,7 @@ fn auth0_variables_configure_the_issuer_audience_and_algorithms() {
 #[test]
 fn the_domain_becomes_an_https_issuer_with_a_trailing_slash() {
     with_env(&[("AUTH0_DOMAIN", "https://tenant.auth0.com/"), ("AUTH0_API_AUDIENCE", "a")], |loaded| {
-        assert_eq!(loaded.unwrap().issuer().as_deref(), Some("https://tenant.auth0.com/"));
+        assert_eq!(loaded.unwrap().issuer().map(ProviderUrl::as_str), Some("https://tenant.auth0.com/"));
     });
 }
 
@@ -101,13 +104,13 @@ fn dev_without_an_issuer_uses_the_development_issuer() {
         let settings = loaded.unwrap();
         assert_eq!(settings.profile, "dev");
         assert_eq!(
-            settings.identity_provider(),
+            settings.identity_provider,
             IdentityProvider::Development { audience: "https://api.example.com".into() }
         );
     });
     with_env(&[("AUTH0_API_AUDIENCE", "https://mine.example.com")], |loaded| {
         let audience = "https://mine.example.com".to_owned();
-        assert_eq!(loaded.unwrap().identity_provider(), IdentityProvider::Development { audience });
+        assert_eq!(loaded.unwrap().identity_provider, IdentityProvider::Development { audience });
     });
     with_env(&[("APP_DEV_ISSUER__ENABLED", "false")], |loaded| {
         assert!(loaded.unwrap_err().contains("no issuer is configured: set AUTH0_DOMAIN"));
@@ -117,9 +120,10 @@ fn dev_without_an_issuer_uses_the_development_issuer() {
 #[test]
 fn a_configured_issuer_turns_the_development_issuer_off() {
     with_env(VALID, |loaded| {
-        let issuer = "https://tenant.eu.auth0.com/".to_owned();
+        let issuer = ProviderUrl::parse("https://tenant.eu.auth0.com/").unwrap();
         let audience = "https://api.example.com".to_owned();
-        assert_eq!(loaded.unwrap().identity_provider(), IdentityProvider::Configured { issuer, audience });
+        let jwks_url = None;
+        assert_eq!(loaded.unwrap().identity_provider, IdentityProvider::Configured { issuer, audience, jwks_url });
     });
     with_env(&[("AUTH0_DOMAIN", "tenant.eu.auth0.com")], |loaded| {
         assert!(loaded.unwrap_err().contains("auth0.audience (env AUTH0_API_AUDIENCE): is empty"));
@@ -183,7 +187,7 @@ fn unknown_settings_and_profiles_are_refused() {
 #[test]
 fn loopback_issuers_may_use_plain_http() {
     with_env(&[("AUTH0_ISSUER", "http://127.0.0.1:4000/"), ("AUTH0_API_AUDIENCE", "a")], |loaded| {
-        assert_eq!(loaded.unwrap().issuer().as_deref(), Some("http://127.0.0.1:4000/"));
+        assert_eq!(loaded.unwrap().issuer().map(ProviderUrl::as_str), Some("http://127.0.0.1:4000/"));
     });
 }
 
@@ -200,7 +204,7 @@ fn a_dotenv_file_is_read_without_overriding_the_environment() {
         )?;
         jail.set_env("AUTH0_API_AUDIENCE", "https://env.example.com");
         let (_, settings) = settings::load().unwrap();
-        assert_eq!(settings.issuer().as_deref(), Some("https://from-dotenv.auth0.com/"));
+        assert_eq!(settings.issuer().map(ProviderUrl::as_str), Some("https://from-dotenv.auth0.com/"));
         assert_eq!(settings.auth0.audience.as_deref(), Some("https://env.example.com"));
         Ok(())
     });

@@ -12,10 +12,7 @@
 
 #![no_main]
 
-use std::{
-    path::PathBuf,
-    sync::{Arc, LazyLock},
-};
+use std::sync::{Arc, LazyLock};
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -68,8 +65,7 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
         let address = *acceptor.local_addr()[0].as_socket_addr().unwrap();
         tokio::spawn(Server::new_with_acceptor(acceptor).run(Route::new().at("/jwks", get(jwks)).data(document)));
-        let sources =
-            Sources { dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../settings"), profile: "dev".into() };
+        let sources = Sources::built_in("dev");
         let figment = sources
             .files()
             .merge(Serialized::default("server.port", 0))

@@ -69,6 +69,25 @@ pub struct KeySet {
     pub skipped: usize,
 }
 
+/// Why a key set document is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeySetError {
+    /// Not a JSON object with a `keys` array.
+    #[error("the key set is not a JWKS document: {reason}")]
+    NotJwks {
+        /// What serde_json found wrong.
+        reason: String,
+    },
+    /// No key fits the accepted algorithms.
+    #[error("the key set has no usable signing key for {algorithms:?} ({skipped} skipped)")]
+    NoUsableKey {
+        /// The accepted algorithms.
+        algorithms: Vec<Algorithm>,
+        /// How many keys were skipped.
+        skipped: usize,
+    },
+}
+
 #[derive(Deserialize)]
 struct Document {
     keys: Vec<serde_json::Value>,
@@ -76,9 +95,9 @@ struct Document {
 
 impl KeySet {
     /// Parses a JWKS document, keeping the signature keys whose type fits one of `algorithms`.
-    pub fn parse(body: &[u8], algorithms: &[Algorithm], generation: u64) -> Result<Self, String> {
+    pub fn parse(body: &[u8], algorithms: &[Algorithm], generation: u64) -> Result<Self, KeySetError> {
         let document: Document =
-            serde_json::from_slice(body).map_err(|e| format!("the key set is not a JWKS document: {e}"))?;
+            serde_json::from_slice(body).map_err(|e| KeySetError::NotJwks { reason: e.to_string() })?;
         let mut set = KeySet {
             by_kid: HashMap::new(),
             without_kid: Vec::new(),
@@ -101,7 +120,7 @@ impl KeySet {
             }
         }
         if set.is_empty() {
-            return Err(format!("the key set has no usable signing key for {algorithms:?} ({} skipped)", set.skipped));
+            return Err(KeySetError::NoUsableKey { algorithms: algorithms.to_vec(), skipped: set.skipped });
         }
         Ok(set)
     }
@@ -285,7 +304,9 @@ mod tests {
     fn a_document_without_usable_keys_is_an_error() {
         let error =
             KeySet::parse(br#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#, &[Algorithm::RS256], 1).unwrap_err();
-        assert!(error.contains("no usable signing key"), "{error}");
-        assert!(KeySet::parse(b"<html>", &[Algorithm::RS256], 1).unwrap_err().contains("not a JWKS document"));
+        assert_eq!(error, KeySetError::NoUsableKey { algorithms: vec![Algorithm::RS256], skipped: 1 });
+        assert!(error.to_string().contains("no usable signing key"), "{error}");
+        let error = KeySet::parse(b"<html>", &[Algorithm::RS256], 1).unwrap_err();
+        assert!(error.to_string().contains("not a JWKS document"), "{error}");
     }
 }

@@ -9,10 +9,8 @@ use poem_openapi::{
     types::Type,
 };
 
-use super::{
-    error::{AuthError, ErrorBody},
-    scope::{RequiredScope, ScopeDenied},
-};
+use super::error::{AuthError, ErrorBody};
+use crate::auth::scope::{RequiredScope, ScopeDenied};
 
 impl ApiResponse for AuthError {
     fn meta() -> MetaResponses {

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use crate::settings::JwksSettings;
-
 /// When to refresh the key set, how long stale keys may serve, and how to back off after failures.
 #[derive(Debug, Clone)]
 pub struct RefreshPolicy {
@@ -22,18 +20,6 @@ pub struct RefreshPolicy {
 }
 
 impl RefreshPolicy {
-    /// The policy the settings describe.
-    pub fn from_settings(jwks: &JwksSettings) -> Self {
-        RefreshPolicy {
-            ttl: jwks.ttl,
-            cooldown: jwks.cooldown,
-            max_stale: jwks.max_stale,
-            retry_initial: jwks.retry_initial,
-            retry_max: jwks.retry_max,
-            fetch_timeout: jwks.timeout,
-        }
-    }
-
     /// Whether a key set of this age should be refreshed (in the background: it still serves).
     pub fn is_due(&self, age: Duration) -> bool {
         age >= self.ttl

@@ -24,13 +24,15 @@ use jsonwebtoken::Algorithm;
 use moka::future::Cache;
 
 use super::{
-    error::{AuthError, TokenRejection},
-    jwks_source::{FetchError, JwksSource},
     key_set::{KeySet, Lookup, VerifyingKey},
     refresh::RefreshPolicy,
+    source::{FetchError, JwksSource},
+};
+use crate::auth::{
+    answers::{AuthError, TokenRejection},
+    observer::{AuthObserver, FetchOutcome},
     token_cache::TokenCache,
 };
-use crate::metrics::{FetchOutcome, Metrics};
 
 /// What the store knows about its fetches.
 #[derive(Debug, Default)]
@@ -41,7 +43,7 @@ struct FetchStatus {
     last_success: Option<SystemTime>,
     consecutive_failures: u32,
     retry_at: Option<Instant>,
-    last_error: Option<String>,
+    last_error: Option<FetchError>,
     generation: u64,
 }
 
@@ -57,7 +59,7 @@ pub struct KeyHealth {
     /// When the last fetch succeeded.
     pub last_success: Option<SystemTime>,
     /// The error of the last fetch, if it failed.
-    pub last_error: Option<String>,
+    pub last_error: Option<FetchError>,
 }
 
 /// What made the store fetch.
@@ -81,7 +83,7 @@ pub struct KeyStore {
     status: Mutex<FetchStatus>,
     refreshing: AtomicBool,
     token_cache: Option<Arc<TokenCache>>,
-    metrics: Arc<Metrics>,
+    observer: Arc<dyn AuthObserver>,
 }
 
 impl KeyStore {
@@ -92,7 +94,7 @@ impl KeyStore {
         algorithms: Vec<Algorithm>,
         policy: RefreshPolicy,
         token_cache: Option<Arc<TokenCache>>,
-        metrics: Arc<Metrics>,
+        observer: Arc<dyn AuthObserver>,
     ) -> Self {
         let cache = Cache::builder().max_capacity(1).time_to_live(policy.max_age()).build();
         KeyStore {
@@ -104,7 +106,7 @@ impl KeyStore {
             status: Mutex::new(FetchStatus::default()),
             refreshing: AtomicBool::new(false),
             token_cache,
-            metrics,
+            observer,
         }
     }
 
@@ -116,7 +118,11 @@ impl KeyStore {
     }
 
     /// The key that verifies a token with this `kid` and `alg`.
-    pub async fn key_for(self: &Arc<Self>, kid: Option<&str>, alg: Algorithm) -> Result<Arc<VerifyingKey>, AuthError> {
+    pub(crate) async fn key_for(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<VerifyingKey>, AuthError> {
         let set = self.current().await?;
         if let Some(key) = fitting_key(&set, kid, alg)? {
             return Ok(key);
@@ -209,16 +215,16 @@ impl KeyStore {
                     return Err(self.policy.cooldown);
                 }
                 status.last_unknown_kid_refetch = Some(started);
-                self.metrics.observe_unknown_kid_refetch();
+                self.observer.unknown_kid_refetch();
             }
             status.generation + 1
         };
         let outcome = match tokio::time::timeout(self.policy.fetch_timeout, self.source.fetch()).await {
-            Ok(Ok(body)) => KeySet::parse(&body, &self.algorithms, generation),
-            Ok(Err(error)) => Err(error.to_string()),
-            Err(_) => Err(FetchError::Timeout(self.policy.fetch_timeout).to_string()),
+            Ok(Ok(body)) => KeySet::parse(&body, &self.algorithms, generation).map_err(FetchError::from),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(FetchError::Timeout(self.policy.fetch_timeout)),
         };
-        self.metrics.observe_key_fetch(if outcome.is_ok() { FetchOutcome::Success } else { FetchOutcome::Failure });
+        self.observer.key_fetch(if outcome.is_ok() { FetchOutcome::Success } else { FetchOutcome::Failure });
         // Counted when the attempt ends: a caller that queued while it ran sees the change.
         self.status().attempts += 1;
         match outcome {

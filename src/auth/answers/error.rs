@@ -7,7 +7,7 @@ use poem::{
     error::ResponseError,
     http::{StatusCode, header},
 };
-use poem_openapi::Object;
+use poem_openapi::{Enum, Object};
 
 /// The realm every challenge names (RFC 6750 §3).
 pub const REALM: &str = "protected-api";
@@ -63,9 +63,9 @@ pub enum TokenRejection {
         "the token is not a signed JWT (it looks opaque or encrypted): request it with the audience parameter of this API"
     )]
     NotAJwt,
-    /// The header or payload cannot be decoded.
+    /// The header, payload or signature cannot be decoded.
     #[error("the token is malformed: {0}")]
-    Malformed(String),
+    Malformed(Malformed),
     /// `alg` is `none`, symmetric, or not in the allow-list.
     #[error("the token's algorithm {alg} is not accepted (accepted: {accepted})")]
     AlgorithmNotAllowed {
@@ -133,6 +133,50 @@ pub enum TokenRejection {
         /// The configured issuer.
         expected: String,
     },
+}
+
+/// What was malformed in a token that has the three parts of a compact JWS.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    /// A part is not base64url.
+    #[error("{0} is not base64url")]
+    NotBase64(TokenPart),
+    /// The JOSE header is not a JSON object of the registered types.
+    #[error("the header is not valid: {0}")]
+    Header(JsonProblem),
+    /// The claims are not a JSON object of the registered types.
+    #[error("the claims are not valid: {0}")]
+    Claims(JsonProblem),
+}
+
+/// One of the three parts of a compact JWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenPart {
+    /// The JOSE header.
+    #[error("the header")]
+    Header,
+    /// The claims.
+    #[error("the payload")]
+    Payload,
+    /// The signature.
+    #[error("the signature")]
+    Signature,
+}
+
+/// What a strict JSON reader found wrong, in serde_json's words without the position (which
+/// would point into the decoded bytes, not the token).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JsonProblem(String);
+
+impl From<&serde_json::Error> for JsonProblem {
+    fn from(error: &serde_json::Error) -> Self {
+        let text = error.to_string();
+        JsonProblem(match text.rsplit_once(" at line ") {
+            Some((what, _)) => what.to_owned(),
+            None => text,
+        })
+    }
 }
 
 /// Why a request was refused, as a closed set of labels for logs and metrics.
@@ -218,25 +262,89 @@ impl From<TokenRejection> for AuthError {
 #[derive(Debug, Clone)]
 pub struct Refusal(pub AuthError);
 
-/// The JSON body of every authentication or authorization failure.
+/// The JSON body of every failure the service answers.
 #[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize, serde::Deserialize)]
 pub struct ErrorBody {
-    /// An RFC 6750 error code (`invalid_request`, `invalid_token`, `insufficient_scope`),
-    /// `unauthorized` when no token was sent, or `temporarily_unavailable`.
-    pub error: String,
+    // No doc comment: one would wrap the `ErrorCode` reference in `allOf`, and generators would
+    // then emit a second, anonymous enum.
+    pub error: ErrorCode,
     /// What went wrong, for the developer of the calling client.
     pub error_description: String,
 }
 
+impl ErrorBody {
+    /// A body with `error` and `description`.
+    pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
+        ErrorBody { error, error_description: description.into() }
+    }
+}
+
+/// What kind of failure. The token checks answer an RFC 6750 code (`invalid_request`,
+/// `invalid_token`, `insufficient_scope`), `unauthorized` when no token was sent, or
+/// `temporarily_unavailable` when the signing keys cannot be had; the other codes come from
+/// the HTTP layer (404, 405, 406, 408, 411, 413, 415, 5xx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No bearer token was sent (401).
+    Unauthorized,
+    /// Malformed credentials or a request that cannot be parsed (400).
+    InvalidRequest,
+    /// The access token is not acceptable (401).
+    InvalidToken,
+    /// The token lacks a required scope (403).
+    InsufficientScope,
+    /// The signing keys or a connection slot cannot be had right now (503, with `Retry-After`).
+    TemporarilyUnavailable,
+    /// Nothing is served at the path (404).
+    NotFound,
+    /// The path does not take the method (405, with `Allow`).
+    MethodNotAllowed,
+    /// The request's `Accept` cannot be met (406).
+    NotAcceptable,
+    /// The request head did not arrive in time (408).
+    RequestTimeout,
+    /// A body without a length where one is needed (411).
+    LengthRequired,
+    /// The body is larger than the service accepts (413).
+    ContentTooLarge,
+    /// The body's media type is not accepted (415).
+    UnsupportedMediaType,
+    /// The service failed (5xx).
+    ServerError,
+}
+
+impl ErrorCode {
+    /// The code as it is written in bodies and challenges.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::NotAcceptable => "not_acceptable",
+            ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::LengthRequired => "length_required",
+            ErrorCode::ContentTooLarge => "content_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::ServerError => "server_error",
+        }
+    }
+}
+
 impl AuthError {
     /// The `error` code of the body and challenge.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AuthError::MissingCredentials => "unauthorized",
-            AuthError::InvalidRequest(_) => "invalid_request",
-            AuthError::InvalidToken(_) => "invalid_token",
-            AuthError::InsufficientScope { .. } => "insufficient_scope",
-            AuthError::KeysUnavailable { .. } => "temporarily_unavailable",
+            AuthError::MissingCredentials => ErrorCode::Unauthorized,
+            AuthError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            AuthError::InvalidToken(_) => ErrorCode::InvalidToken,
+            AuthError::InsufficientScope { .. } => ErrorCode::InsufficientScope,
+            AuthError::KeysUnavailable { .. } => ErrorCode::TemporarilyUnavailable,
         }
     }
 
@@ -258,7 +366,7 @@ impl AuthError {
             AuthError::MissingCredentials => Some(format!("Bearer realm=\"{REALM}\"")),
             AuthError::InvalidRequest(_) | AuthError::InvalidToken(_) => Some(format!(
                 "Bearer realm=\"{REALM}\", error=\"{}\", error_description=\"{description}\"",
-                self.code()
+                self.code().as_str()
             )),
             AuthError::InsufficientScope { scope } => Some(format!(
                 "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", error_description=\"{description}\", scope=\"{}\"",
@@ -270,7 +378,7 @@ impl AuthError {
 
     /// The JSON body.
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { error: self.code().to_owned(), error_description: self.to_string() }
+        ErrorBody::new(self.code(), self.to_string())
     }
 }
 
@@ -331,11 +439,25 @@ mod tests {
 
     #[test]
     fn challenge_values_stay_within_rfc6750_characters() {
-        let error = AuthError::InvalidToken(TokenRejection::Malformed("bad \"quote\" \\ and é".into()));
+        let problem = JsonProblem("bad \"quote\" \\ and é".into());
+        let error = AuthError::InvalidToken(TokenRejection::Malformed(Malformed::Claims(problem)));
         assert_eq!(
             error.challenge().unwrap(),
-            "Bearer realm=\"protected-api\", error=\"invalid_token\", error_description=\"the token is malformed: bad 'quote' ' and \""
+            "Bearer realm=\"protected-api\", error=\"invalid_token\", error_description=\"the token is malformed: the claims are not valid: bad 'quote' ' and \""
         );
+    }
+
+    #[test]
+    fn error_codes_are_written_as_serde_writes_them() {
+        for code in [ErrorCode::Unauthorized, ErrorCode::TemporarilyUnavailable, ErrorCode::ServerError] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+
+    #[test]
+    fn json_problems_leave_out_the_position() {
+        let error = serde_json::from_str::<String>("5").unwrap_err();
+        assert_eq!(JsonProblem::from(&error).to_string(), "invalid type: integer `5`, expected a string");
     }
 
     #[test]

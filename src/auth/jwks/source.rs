@@ -1,0 +1,212 @@
+//! Where the issuer's key set comes from: a configured JWKS URL, or OpenID discovery.
+//!
+//! Every request has a connect timeout and a total timeout, follows no redirect, reads at most a
+//! capped body, and goes only where [`ProviderUrl`]'s policy allows.
+
+use std::{sync::Mutex, time::Duration};
+
+use reqwest::{Url, header};
+use serde::Deserialize;
+
+use super::provider_url::{ProviderUrl, UrlRefused};
+
+/// Why a key set could not be fetched.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    /// A discovery document named a `jwks_uri` this service refuses to fetch.
+    #[error("{url} is not allowed: it {why}")]
+    UrlNotAllowed {
+        /// The URL.
+        url: String,
+        /// Why.
+        why: UrlRefused,
+    },
+    /// Connection, TLS or protocol failure.
+    #[error("{url}: {kind}{cause}")]
+    Transport {
+        /// The URL.
+        url: Url,
+        /// What failed.
+        kind: TransportFailure,
+        /// The underlying causes, each after `: ` ("connection refused").
+        cause: String,
+    },
+    /// A status other than 200.
+    #[error("{url} answered {status}")]
+    Status {
+        /// The URL.
+        url: Url,
+        /// The status.
+        status: u16,
+    },
+    /// A body over the cap.
+    #[error("{url} sent more than {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: Url,
+        /// The cap.
+        limit: usize,
+    },
+    /// The discovery document lacks `issuer` or `jwks_uri`, or is not JSON.
+    #[error("{url}: not an OpenID discovery document with issuer and jwks_uri: {reason}")]
+    NotDiscovery {
+        /// The URL.
+        url: Url,
+        /// What serde_json found wrong.
+        reason: String,
+    },
+    /// The discovery document names another issuer.
+    #[error("the discovery document's issuer {found:?} is not the configured issuer {expected:?}")]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// The document's issuer.
+        found: String,
+    },
+    /// The key set document is not usable.
+    #[error(transparent)]
+    KeySet(#[from] super::key_set::KeySetError),
+    /// The whole fetch took longer than allowed.
+    #[error("timed out: fetching the key set took longer than {0:?}")]
+    Timeout(Duration),
+}
+
+/// The kind of a transport failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransportFailure {
+    /// The request timed out.
+    #[error("timed out")]
+    Timeout,
+    /// No connection could be made.
+    #[error("could not connect")]
+    Connect,
+    /// The body could not be read.
+    #[error("failed reading the body")]
+    Body,
+    /// Anything else.
+    #[error("request failed")]
+    Request,
+}
+
+/// Limits for every request to the identity provider.
+#[derive(Debug, Clone)]
+pub struct FetchLimits {
+    /// Time to open a connection.
+    pub connect_timeout: Duration,
+    /// Time for one request, body included.
+    pub timeout: Duration,
+    /// Largest body accepted.
+    pub max_body_bytes: usize,
+}
+
+/// Fetches the raw key set document of one issuer.
+#[derive(Debug)]
+pub struct JwksSource {
+    http: reqwest::Client,
+    issuer: ProviderUrl,
+    configured_jwks_url: Option<ProviderUrl>,
+    discovered_jwks_url: Mutex<Option<Url>>,
+    max_body_bytes: usize,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+const JWKS_MEDIA_TYPES: &str = "application/jwk-set+json, application/json";
+
+impl JwksSource {
+    /// A source for `issuer`'s keys: `jwks_url` when given, else OpenID discovery.
+    pub fn new(issuer: ProviderUrl, jwks_url: Option<ProviderUrl>, limits: &FetchLimits) -> Result<Self, FetchError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| transport(issuer.url(), &e))?;
+        Ok(JwksSource {
+            http,
+            issuer,
+            configured_jwks_url: jwks_url,
+            discovered_jwks_url: Mutex::new(None),
+            max_body_bytes: limits.max_body_bytes,
+        })
+    }
+
+    /// Fetches the key set document.
+    pub async fn fetch(&self) -> Result<Vec<u8>, FetchError> {
+        let jwks_url = self.jwks_url().await?;
+        let result = self.get(&jwks_url, JWKS_MEDIA_TYPES).await;
+        if result.is_err() && self.configured_jwks_url.is_none() {
+            // The discovery document may have moved the key set: look again next time.
+            *self.discovered_jwks_url.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        result
+    }
+
+    async fn jwks_url(&self) -> Result<Url, FetchError> {
+        if let Some(url) = &self.configured_jwks_url {
+            return Ok(url.url().clone());
+        }
+        if let Some(url) = self.discovered_jwks_url.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(url);
+        }
+        let discovery_url = self.issuer.discovery_url();
+        let body = self.get(&discovery_url, "application/json").await?;
+        let document: Discovery = serde_json::from_slice(&body)
+            .map_err(|e| FetchError::NotDiscovery { url: discovery_url, reason: e.to_string() })?;
+        if document.issuer != self.issuer.as_str() {
+            return Err(FetchError::IssuerMismatch { expected: self.issuer.to_string(), found: document.issuer });
+        }
+        let url = ProviderUrl::parse(&document.jwks_uri)
+            .map_err(|why| FetchError::UrlNotAllowed { url: document.jwks_uri, why })?
+            .url()
+            .clone();
+        *self.discovered_jwks_url.lock().unwrap_or_else(|e| e.into_inner()) = Some(url.clone());
+        Ok(url)
+    }
+
+    async fn get(&self, url: &Url, accept: &str) -> Result<Vec<u8>, FetchError> {
+        let mut response =
+            self.http.get(url.clone()).header(header::ACCEPT, accept).send().await.map_err(|e| transport(url, &e))?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(FetchError::Status { url: url.clone(), status: response.status().as_u16() });
+        }
+        let too_large = || FetchError::TooLarge { url: url.clone(), limit: self.max_body_bytes };
+        if response.content_length().is_some_and(|length| length > self.max_body_bytes as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport(url, &e))? {
+            if body.len() + chunk.len() > self.max_body_bytes {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// reqwest's error as its kind and its causes, which hold the useful part ("connection refused").
+fn transport(url: &Url, error: &reqwest::Error) -> FetchError {
+    let kind = if error.is_timeout() {
+        TransportFailure::Timeout
+    } else if error.is_connect() {
+        TransportFailure::Connect
+    } else if error.is_body() || error.is_decode() {
+        TransportFailure::Body
+    } else {
+        TransportFailure::Request
+    };
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        cause.push_str(": ");
+        cause.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    FetchError::Transport { url: url.clone(), kind, cause }
+}

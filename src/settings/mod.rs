@@ -1,0 +1,209 @@
+//! Typed settings: the built-in files of `settings/`, files of the same names in the settings
+//! folder, then the environment ([`sources`]).
+//!
+//! Everything is read and checked once, at start-up: [`load`] returns either settings in the
+//! types the components take ([`sections`]; values read by [`values`]) or a [`SettingsError`]
+//! listing every problem, each naming the setting and the variable that sets it.
+
+mod problems;
+pub mod sections;
+pub mod sources;
+pub mod values;
+
+use figment::Figment;
+use serde::de::DeserializeOwned;
+
+pub use problems::{Problem, SettingsError};
+pub use sections::{
+    Auth0Settings, CorsSettings, DevIssuerSettings, JwksSettings, MetricsSettings, ServerSettings, TokenCacheSettings,
+};
+pub use sources::{AUTH0_VARIABLES, DEFAULT_PROFILE, Sources};
+
+use self::problems::Problems;
+use crate::auth::ProviderUrl;
+pub use crate::telemetry::LogFormat;
+
+/// The profile in which the development issuer can never run.
+pub const PRODUCTION_PROFILE: &str = "production";
+
+/// Every setting of the service.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The profile the settings were read for (`dev`, `production`, …).
+    pub profile: String,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+    /// Where to listen.
+    pub server: ServerSettings,
+    /// Which tokens are accepted, as written.
+    pub auth0: Auth0Settings,
+    /// How signing keys are fetched and cached.
+    pub jwks: JwksSettings,
+    /// The built-in development issuer.
+    pub dev_issuer: DevIssuerSettings,
+    /// Which browser origins may call the API.
+    pub cors: CorsSettings,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSettings,
+    /// The cache of verified tokens.
+    pub token_cache: TokenCacheSettings,
+    /// Who issues accepted tokens: `auth0` and `dev_issuer` checked together.
+    pub identity_provider: IdentityProvider,
+}
+
+/// Reads each section of a figment on its own, so that every section's problem is reported, and
+/// refuses top-level keys that are no section. Listing a section here is all it takes to read it.
+macro_rules! read_sections {
+    ($figment:expr, $problems:expr, { $($name:ident: $ty:ty),* $(,)? }) => {{
+        $( let $name = section::<$ty>($figment, stringify!($name), $problems); )*
+        refuse_unknown_keys($figment, &[$(stringify!($name)),*], $problems);
+        match ($($name,)*) {
+            ($(Some($name),)*) => Some(($($name,)*)),
+            _ => None,
+        }
+    }};
+}
+
+/// Who issues the tokens the service accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(clippy::large_enum_variant, reason = "one value, built once at start-up")]
+pub enum IdentityProvider {
+    /// A real issuer (an Auth0 tenant or any OpenID provider).
+    Configured {
+        /// The exact `iss` of accepted tokens.
+        issuer: ProviderUrl,
+        /// The audience accepted tokens carry.
+        audience: String,
+        /// Where its keys are published; OpenID discovery when `None`.
+        jwks_url: Option<ProviderUrl>,
+    },
+    /// The built-in development issuer; its URL is known once the server is bound.
+    Development {
+        /// The audience of its tokens.
+        audience: String,
+    },
+}
+
+impl Settings {
+    /// The configured issuer; `None` with the development issuer.
+    pub fn issuer(&self) -> Option<&ProviderUrl> {
+        match &self.identity_provider {
+            IdentityProvider::Configured { issuer, .. } => Some(issuer),
+            IdentityProvider::Development { .. } => None,
+        }
+    }
+}
+
+/// Reads `.env` (when present), then the settings for `APP_PROFILE` from the built-in files, the
+/// settings folder and the environment.
+pub fn load() -> Result<(Sources, Settings), SettingsError> {
+    let _ = dotenvy::dotenv();
+    let sources = Sources::from_env()?;
+    let settings = extract(sources.files_and_env())?;
+    Ok((sources, settings))
+}
+
+/// Extracts and checks settings from any figment (tests build theirs from [`Sources::files`]).
+pub fn extract(figment: Figment) -> Result<Settings, SettingsError> {
+    let mut problems = Problems::default();
+    let sections = read_sections!(&figment, &mut problems, {
+        profile: String,
+        log_format: LogFormat,
+        server: ServerSettings,
+        auth0: Auth0Settings,
+        jwks: JwksSettings,
+        dev_issuer: DevIssuerSettings,
+        cors: CorsSettings,
+        metrics: MetricsSettings,
+        token_cache: TokenCacheSettings,
+    });
+    let (Some((profile, log_format, server, auth0, jwks, dev_issuer, cors, metrics, token_cache)), true) =
+        (sections, problems.is_empty())
+    else {
+        return Err(problems.into());
+    };
+    server.check(&mut problems);
+    auth0.check(&mut problems);
+    jwks.check(&mut problems);
+    token_cache.check(&mut problems);
+    let identity_provider = identity_provider(&profile, &auth0, &dev_issuer, &mut problems);
+    match identity_provider {
+        Some(identity_provider) if problems.is_empty() => Ok(Settings {
+            profile,
+            log_format,
+            server,
+            auth0,
+            jwks,
+            dev_issuer,
+            cors,
+            metrics,
+            token_cache,
+            identity_provider,
+        }),
+        _ => Err(problems.into()),
+    }
+}
+
+/// The configured issuer with its audience and key set URL, each URL checked against the one
+/// URL policy; else, where allowed, the development issuer.
+fn identity_provider(
+    profile: &str,
+    auth0: &Auth0Settings,
+    dev_issuer: &DevIssuerSettings,
+    problems: &mut Problems,
+) -> Option<IdentityProvider> {
+    let production = profile == PRODUCTION_PROFILE;
+    if production && dev_issuer.enabled {
+        problems.add(
+            "dev_issuer.enabled",
+            "the development issuer cannot run in the production profile: unset APP_DEV_ISSUER__ENABLED and configure your tenant with AUTH0_DOMAIN and AUTH0_API_AUDIENCE",
+        );
+    }
+    let jwks_url = auth0.jwks_url.as_deref().and_then(|url| {
+        ProviderUrl::parse(url).map_err(|why| problems.add("auth0.jwks_url", format!("{url:?} {why}"))).ok()
+    });
+    let Some((setting, written)) = auth0.written_issuer() else {
+        if !dev_issuer.enabled {
+            problems.add(
+                "auth0.domain",
+                format!(
+                    "no issuer is configured: set AUTH0_DOMAIN (your tenant, e.g. your-tenant.us.auth0.com) or AUTH0_ISSUER (the exact `iss` of your tokens){}",
+                    if production { "; the production profile requires one" } else { "" }
+                ),
+            );
+            audience_required(auth0, problems);
+            return None;
+        }
+        let audience = auth0.audience.clone().or_else(|| dev_issuer.audience.clone()).unwrap_or_default();
+        return Some(IdentityProvider::Development { audience });
+    };
+    let issuer =
+        ProviderUrl::parse(&written).map_err(|why| problems.add(setting, format!("the issuer {written:?} {why}"))).ok();
+    let audience = audience_required(auth0, problems);
+    Some(IdentityProvider::Configured { issuer: issuer?, audience: audience?, jwks_url })
+}
+
+fn audience_required(auth0: &Auth0Settings, problems: &mut Problems) -> Option<String> {
+    if auth0.audience.is_none() {
+        problems.add(
+            "auth0.audience",
+            "is empty: set AUTH0_API_AUDIENCE to the identifier of your API in the Auth0 dashboard (e.g. https://api.example.com)",
+        );
+    }
+    auth0.audience.clone()
+}
+
+fn section<T: DeserializeOwned>(figment: &Figment, name: &str, problems: &mut Problems) -> Option<T> {
+    figment
+        .extract_inner(name)
+        .map_err(|errors| problems.0.extend(errors.into_iter().map(|error| Problem::from_figment(name, error))))
+        .ok()
+}
+
+fn refuse_unknown_keys(figment: &Figment, known: &[&str], problems: &mut Problems) {
+    for key in figment.extract::<figment::value::Dict>().unwrap_or_default().into_keys() {
+        if !known.contains(&key.as_str()) {
+            problems.add(key, format!("is not a setting (the settings are {})", known.join(", ")));
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The sections of the settings, each read by serde straight into the types the code uses, each
+//! with the checks that need only its own values, and the components' plain values built from it.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use serde::Deserialize;
+use url::Url;
+
+use super::{
+    problems::Problems,
+    values::{Origin, algorithms, duration, listen_host, optional_http_url, optional_socket_address, optional_text},
+};
+use crate::auth::{FetchLimits, RefreshPolicy, TokenCache};
+
+/// The largest clock-skew leeway accepted.
+const MAX_LEEWAY: Duration = Duration::from_secs(60);
+
+/// Where and how the HTTP server listens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address (`HOST`): an IP address, or `localhost`.
+    #[serde(deserialize_with = "listen_host")]
+    pub host: IpAddr,
+    /// Listen port (`PORT`); 0 picks a free port.
+    pub port: u16,
+    /// Grace period for in-flight requests at shutdown.
+    #[serde(deserialize_with = "duration")]
+    pub shutdown_timeout: Duration,
+    /// The URL clients reach the service at (behind a proxy); `http://{host}:{port}` when unset.
+    #[serde(deserialize_with = "optional_http_url")]
+    pub public_url: Option<Url>,
+    /// Time a client has to send a request's head, from the connection's start or its first byte.
+    #[serde(deserialize_with = "duration")]
+    pub header_timeout: Duration,
+    /// Time a keep-alive connection may wait for its next request.
+    #[serde(deserialize_with = "duration")]
+    pub idle_timeout: Duration,
+    /// Most connections open at once; lowered to fit the open-files limit.
+    pub max_connections: usize,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
+}
+
+impl ServerSettings {
+    /// The address to listen on.
+    pub fn listen_address(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    pub(super) fn check(&self, problems: &mut Problems) {
+        problems.not_zero("server.header_timeout", self.header_timeout);
+        problems.not_zero("server.idle_timeout", self.idle_timeout);
+        problems.above_zero("server.max_connections", self.max_connections as u64);
+        problems.above_zero("server.max_body_bytes", self.max_body_bytes);
+    }
+}
+
+/// The identity provider and the tokens it issues, as written; the issuer and key set URL are
+/// checked into [`IdentityProvider`](super::IdentityProvider).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth0Settings {
+    /// Tenant domain (`AUTH0_DOMAIN`).
+    #[serde(deserialize_with = "optional_text")]
+    pub domain: Option<String>,
+    /// Exact `iss` expected (`AUTH0_ISSUER`); derived from the domain when empty.
+    #[serde(deserialize_with = "optional_text")]
+    pub issuer: Option<String>,
+    /// API identifier expected in `aud` (`AUTH0_API_AUDIENCE`).
+    #[serde(deserialize_with = "optional_text")]
+    pub audience: Option<String>,
+    /// Accepted signature algorithms (`AUTH0_ALGORITHMS`).
+    #[serde(deserialize_with = "algorithms")]
+    pub algorithms: Vec<Algorithm>,
+    /// Key set location (`AUTH0_JWKS_URL`); OpenID discovery when empty.
+    #[serde(deserialize_with = "optional_text")]
+    pub jwks_url: Option<String>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    #[serde(deserialize_with = "duration")]
+    pub leeway: Duration,
+    /// Longest token accepted, in bytes.
+    pub max_token_bytes: usize,
+}
+
+impl Auth0Settings {
+    /// The issuer as written: `auth0.issuer`, else `https://{auth0.domain}/`, with the setting it
+    /// comes from.
+    pub(super) fn written_issuer(&self) -> Option<(&'static str, String)> {
+        match (&self.issuer, &self.domain) {
+            (Some(issuer), _) => Some(("auth0.issuer", issuer.clone())),
+            (None, Some(domain)) => Some(("auth0.domain", issuer_for_domain(domain))),
+            (None, None) => None,
+        }
+    }
+
+    pub(super) fn check(&self, problems: &mut Problems) {
+        if self.algorithms.is_empty() {
+            problems.add("auth0.algorithms", "is empty: set AUTH0_ALGORITHMS, e.g. RS256");
+        }
+        for alg in &self.algorithms {
+            if alg.family() == AlgorithmFamily::Hmac {
+                problems.add(
+                    "auth0.algorithms",
+                    format!("{alg:?} is a shared-secret algorithm and is never accepted: use RS256 (Auth0's default) or another asymmetric algorithm"),
+                );
+            }
+        }
+        if self.leeway > MAX_LEEWAY {
+            problems.add("auth0.leeway", "is above the 60s maximum");
+        }
+        problems.above_zero("auth0.max_token_bytes", self.max_token_bytes as u64);
+    }
+}
+
+/// `https://{domain}/`, whether the domain was written with a scheme or a trailing slash or not.
+fn issuer_for_domain(domain: &str) -> String {
+    let host = domain.trim().trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+    format!("https://{host}/")
+}
+
+/// Fetching and caching of the issuer's signing keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwksSettings {
+    /// Age after which the key set is refreshed in the background.
+    #[serde(deserialize_with = "duration")]
+    pub ttl: Duration,
+    /// Minimum time between refetches caused by an unknown `kid`.
+    #[serde(deserialize_with = "duration")]
+    pub cooldown: Duration,
+    /// How long past `ttl` the last good key set may serve while refreshes fail.
+    #[serde(deserialize_with = "duration")]
+    pub max_stale: Duration,
+    /// First retry delay after a failed fetch.
+    #[serde(deserialize_with = "duration")]
+    pub retry_initial: Duration,
+    /// Largest retry delay after repeated failures.
+    #[serde(deserialize_with = "duration")]
+    pub retry_max: Duration,
+    /// Connect timeout for each request to the identity provider.
+    #[serde(deserialize_with = "duration")]
+    pub connect_timeout: Duration,
+    /// Time allowed for one whole fetch (discovery and key set).
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
+    /// Largest response body accepted from the identity provider.
+    pub max_body_bytes: usize,
+}
+
+impl JwksSettings {
+    /// When the key store fetches again.
+    pub fn refresh_policy(&self) -> RefreshPolicy {
+        RefreshPolicy {
+            ttl: self.ttl,
+            cooldown: self.cooldown,
+            max_stale: self.max_stale,
+            retry_initial: self.retry_initial,
+            retry_max: self.retry_max,
+            fetch_timeout: self.timeout,
+        }
+    }
+
+    /// The limits of every request to the identity provider.
+    pub fn fetch_limits(&self) -> FetchLimits {
+        FetchLimits {
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+
+    pub(super) fn check(&self, problems: &mut Problems) {
+        problems.not_zero("jwks.ttl", self.ttl);
+        problems.not_zero("jwks.retry_initial", self.retry_initial);
+        problems.not_zero("jwks.connect_timeout", self.connect_timeout);
+        problems.not_zero("jwks.timeout", self.timeout);
+        if self.retry_max < self.retry_initial {
+            problems.add("jwks.retry_max", "must not be below jwks.retry_initial");
+        }
+        problems.above_zero("jwks.max_body_bytes", self.max_body_bytes as u64);
+    }
+}
+
+/// The development issuer: a key generated at start-up and a token endpoint, so the service
+/// can be tried without an Auth0 tenant. Never available in the `production` profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevIssuerSettings {
+    /// Run it when no issuer is configured.
+    pub enabled: bool,
+    /// The audience of its tokens, used when `auth0.audience` is empty.
+    #[serde(deserialize_with = "optional_text")]
+    pub audience: Option<String>,
+}
+
+/// Cross-origin access from browsers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Origins allowed to call the API (e.g. `https://app.example.com`); empty: no CORS headers.
+    pub allowed_origins: Vec<Origin>,
+}
+
+/// The Prometheus metrics endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Serve `/metrics`.
+    pub enabled: bool,
+    /// Serve it on this address instead of the API's listener (e.g. `127.0.0.1:9100`).
+    #[serde(deserialize_with = "optional_socket_address")]
+    pub address: Option<SocketAddr>,
+}
+
+/// The cache of verified tokens: a reused token costs a hash lookup, not an RSA verification.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCacheSettings {
+    /// Remember verified tokens.
+    pub enabled: bool,
+    /// At most this many tokens.
+    pub max_entries: u64,
+    /// A token is remembered until its `exp`, and at most this long.
+    #[serde(deserialize_with = "duration")]
+    pub max_ttl: Duration,
+}
+
+impl TokenCacheSettings {
+    /// The cache, when enabled.
+    pub fn cache(&self) -> Option<Arc<TokenCache>> {
+        self.enabled.then(|| Arc::new(TokenCache::new(self.max_entries, self.max_ttl)))
+    }
+
+    pub(super) fn check(&self, problems: &mut Problems) {
+        if self.enabled && self.max_entries == 0 {
+            problems.add("token_cache.max_entries", "must be above 0 (or set token_cache.enabled = false)");
+        }
+    }
+}

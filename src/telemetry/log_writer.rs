@@ -1,0 +1,131 @@
+//! Log lines written off the request path: a thread that formats nothing appends each line to a
+//! shared buffer, and one writer thread hands the whole buffer to stdout in one `write` — so a
+//! busy service makes one system call per batch of lines instead of one per line.
+//!
+//! No line is lost: a full buffer ([`MAX_PENDING_BYTES`]) makes the logging thread wait for the
+//! writer instead of dropping lines, and [`LogGuard`] — held by `main` until the process ends —
+//! writes out everything still buffered before it returns.
+
+use std::{
+    io::{self, Write},
+    sync::{Arc, Condvar, Mutex, MutexGuard},
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Lines buffered before a logging thread waits for the writer.
+pub const MAX_PENDING_BYTES: usize = 8 << 20;
+
+/// How long the writer lets lines gather after the first one of a batch arrives.
+const BATCH_WINDOW: Duration = Duration::from_millis(1);
+
+#[derive(Default)]
+struct Pending {
+    lines: Vec<u8>,
+    writer_waiting: bool,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    pending: Mutex<Pending>,
+    /// Wakes the writer when lines arrive or at close.
+    arrived: Condvar,
+    /// Wakes logging threads waiting for room.
+    drained: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The `MakeWriter` the subscriber formats into.
+pub struct BufferedStdout {
+    shared: Arc<Shared>,
+}
+
+/// Writes out every buffered line, then stops the writer thread, when dropped.
+pub struct LogGuard {
+    shared: Arc<Shared>,
+    writer: Option<JoinHandle<()>>,
+}
+
+/// A writer for log lines and the guard that flushes it; the writer thread starts now.
+pub fn buffered_stdout() -> (BufferedStdout, LogGuard) {
+    let shared = Arc::new(Shared::default());
+    let writer_shared = Arc::clone(&shared);
+    let writer = std::thread::Builder::new()
+        .name("log-writer".into())
+        .spawn(move || write_batches(&writer_shared, &mut io::stdout()))
+        .expect("start the log writer thread");
+    (BufferedStdout { shared: Arc::clone(&shared) }, LogGuard { shared, writer: Some(writer) })
+}
+
+/// The writer thread: waits for lines, lets a batch gather, writes it whole; at close, writes
+/// what is left and returns.
+fn write_batches(shared: &Shared, out: &mut impl Write) {
+    let mut batch = Vec::new();
+    loop {
+        let mut pending = shared.lock();
+        while pending.lines.is_empty() && !pending.closed {
+            pending.writer_waiting = true;
+            pending = shared.arrived.wait(pending).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        let closing = pending.closed;
+        if !closing {
+            drop(pending);
+            std::thread::sleep(BATCH_WINDOW);
+            pending = shared.lock();
+        }
+        std::mem::swap(&mut batch, &mut pending.lines);
+        drop(pending);
+        shared.drained.notify_all();
+        // A failed write (stdout closed) cannot be logged; the lines are dropped, never retried
+        // in a loop.
+        let _ = out.write_all(&batch).and_then(|()| out.flush());
+        batch.clear();
+        if closing && shared.lock().lines.is_empty() {
+            return;
+        }
+    }
+}
+
+impl Write for &BufferedStdout {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        let mut pending = self.shared.lock();
+        while pending.lines.len() >= MAX_PENDING_BYTES && !pending.closed {
+            pending = self.shared.drained.wait(pending).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        pending.lines.extend_from_slice(line);
+        if std::mem::take(&mut pending.writer_waiting) {
+            self.shared.arrived.notify_one();
+        }
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for BufferedStdout {
+    type Writer = &'a BufferedStdout;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self
+    }
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.arrived.notify_one();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! One access line per request — method, path, status, latency, request id and, for a refusal,
+//! its reason (never the token) — the request metrics, and `x-request-id` on every response.
+//!
+//! The access line is logged after the request's span has closed, so the JSON formatter does not
+//! re-read the span's fields for it; events inside the request still carry the request id.
+
+use std::{sync::Arc, time::Instant};
+
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderValue};
+use tracing::Instrument;
+
+use crate::{auth::Refusal, http::RouteTable, metrics::Metrics};
+
+/// The header carrying the request id, in both directions.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Middleware: a `request` span holding the request id, the access line, the request metrics
+/// labelled by `routes`, and the request id echoed on every response, errors included.
+#[derive(Clone)]
+pub struct RequestTrace {
+    metrics: Arc<Metrics>,
+    routes: Arc<RouteTable>,
+}
+
+impl RequestTrace {
+    /// Records requests into `metrics`, labelled by the paths of `routes`.
+    pub fn new(metrics: Arc<Metrics>, routes: Arc<RouteTable>) -> Self {
+        RequestTrace { metrics, routes }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for RequestTrace {
+    type Output = RequestTraceEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RequestTraceEndpoint { inner, trace: self.clone() }
+    }
+}
+
+/// The endpoint produced by [`RequestTrace`].
+pub struct RequestTraceEndpoint<E> {
+    inner: E,
+    trace: RequestTrace,
+}
+
+impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        let request_id = req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .filter(|value| is_acceptable_id(value.as_bytes()))
+            .cloned()
+            .unwrap_or_else(|| {
+                HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value")
+            });
+        let id = request_id.to_str().unwrap_or_default();
+        let route = self.trace.routes.label(req.uri().path());
+        let (method, uri) = (req.method().clone(), req.uri().clone());
+        let span = tracing::info_span!("request", request_id = id);
+        let started = Instant::now();
+        let mut response = match self.inner.call(req).instrument(span).await {
+            Ok(response) => response.into_response(),
+            Err(error) => error.into_response(),
+        };
+        let elapsed = started.elapsed();
+        let status = response.status().as_u16();
+        let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let refusal = response.extensions().get::<Refusal>().map(|Refusal(refusal)| refusal);
+        if let Some(refusal) = refusal {
+            self.trace.metrics.observe_rejection(refusal.reason());
+        }
+        tracing::info!(
+            method = method.as_str(),
+            path = uri.path(),
+            status,
+            latency_us,
+            request_id = id,
+            reason = refusal.map(|refusal| refusal.reason().as_str()),
+            description = refusal.map(tracing::field::display),
+            "response"
+        );
+        self.trace.metrics.observe_request(route, status, elapsed);
+        response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
+        Ok(response)
+    }
+}
+
+/// A caller's request id is reused when it is 1 to 128 characters of `A-Za-z0-9._-`.
+fn is_acceptable_id(id: &[u8]) -> bool {
+    (1..=128).contains(&id.len()) && id.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
