@@ -1,13 +1,14 @@
-//! Logging: the subscriber and its writer ([`log_writer`]), and one access line per request
-//! with the request metrics ([`request_trace`]).
+//! Logging: the subscriber, its JSON lines ([`json_lines`]) and its writer ([`log_writer`]), and
+//! one access line per request with the request metrics ([`request_trace`]).
 
+pub mod json_lines;
 pub mod log_writer;
 pub mod request_trace;
 
 use std::io::IsTerminal;
 
 use serde::Deserialize;
-use tracing_subscriber::{EnvFilter, fmt};
+use tracing_subscriber::{EnvFilter, fmt, fmt::format::JsonFields};
 
 pub use log_writer::LogGuard;
 pub use request_trace::{REQUEST_ID_HEADER, RequestTrace};
@@ -30,11 +31,10 @@ pub enum LogFormat {
 pub fn init(format: LogFormat) -> Option<LogGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, guard) = log_writer::buffered_stdout();
-    let builder =
-        fmt().with_env_filter(filter).with_target(false).with_ansi(std::io::stdout().is_terminal()).with_writer(writer);
+    let builder = fmt().with_env_filter(filter).with_writer(writer);
     let installed = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Text => builder.with_target(false).with_ansi(std::io::stdout().is_terminal()).try_init(),
+        LogFormat::Json => builder.fmt_fields(JsonFields::new()).event_format(json_lines::JsonLines).try_init(),
     };
     installed.ok().map(|()| guard)
 }
