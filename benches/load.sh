@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Load test of the real server: builds the release binary, starts it with the built-in
-# development issuer, and drives it with wrk over loopback.
+# Load test of the real server as operators run it: the release binary, copied to an empty
+# directory (its built-in settings), in the production profile with its default logging (JSON
+# lines at info, one access line per request, written to a file as a log shipper reads it),
+# trusting a second instance in the dev profile as its issuer. wrk drives it over loopback.
 #
-#   benches/load.sh          /api/public and /api/private, token cache on and off, and the
-#                            criterion benchmarks, pinned like the server: one report
+#   benches/load.sh          /api/public and /api/private in three configurations — default
+#                            logging with the token cache on, RUST_LOG=warn with the token cache
+#                            on, default logging with the token cache off — and the criterion
+#                            benchmarks, pinned like the server: one report
 #   benches/load.sh flood    100,000 distinct valid tokens against /api/private (cache on):
 #                            the token cache stays within its capacity, memory stays bounded
 #
-# Environment: DURATION (default 10s), CONNECTIONS (64), ROUNDS (3: the routes alternate, and
-# each figure is the run with the median req/s), FLOOD_TOKENS (100000), PORT (3900).
+# Environment: DURATION (default 10s), CONNECTIONS (64), ROUNDS (3: each round runs every
+# configuration and route in turn, so a drift of the machine affects them alike; each figure is
+# the run with the median req/s), FLOOD_TOKENS (100000), PORT (3900; the issuer takes PORT+2).
 # The server is pinned to core 0 and wrk to the other cores when taskset and 2+ cores exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +23,11 @@ duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
 port=${PORT:-3900}
 base="http://127.0.0.1:${port}"
+issuer_base="http://127.0.0.1:$((port + 2))"
+audience=https://api.example.com
 work=$(mktemp -d)
-server_pid=""
-trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
+server_pid="" issuer_pid=""
+trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; [ -n "$issuer_pid" ] && kill "$issuer_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 if ! command -v wrk >/dev/null; then
   apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -32,14 +39,32 @@ fi
 
 echo "building the release binary..." >&2
 cargo build --release --quiet
+mkdir -p "$work/bin" "$work/run"
+cp target/release/protected-api "$work/bin/protected-api"
+binary="$work/bin/protected-api"
 
-# Starts the server with the token cache on or off; sets startup_ms to the time to the first
-# /healthz 200.
+# The issuer: an instance in the dev profile, whose development issuer signs the tokens. It
+# serves one key fetch per server start, so it runs beside wrk rather than on the server's core.
+start_issuer() {
+  env -C "$work/run" PORT=$((port + 2)) RUST_LOG=warn "${pin_load[@]}" "$binary" >"$work/issuer.log" 2>&1 &
+  issuer_pid=$!
+  until curl -fs "$issuer_base/healthz" >/dev/null 2>&1; do
+    kill -0 "$issuer_pid" 2>/dev/null || { cat "$work/issuer.log" >&2; exit 1; }
+    sleep 0.01
+  done
+}
+
+# Starts the server in the production profile from the empty directory, with `logging`
+# `default` (RUST_LOG unset: JSON lines at info) or `warn`, and the token cache on or off; its
+# stdout goes to $work/server.log. Sets startup_ms to the time to the first /healthz 200.
 start_server() {
-  local cache=$1 started
+  local logging=$1 cache=$2 started
+  local -a log_level=()
+  [ "$logging" = warn ] && log_level=(RUST_LOG=warn)
   started=$(date +%s%N)
-  APP_TOKEN_CACHE__ENABLED=$cache PORT=$port RUST_LOG=warn NO_COLOR=1 \
-    "${pin_server[@]}" target/release/protected-api >"$work/server.log" 2>&1 &
+  env -C "$work/run" -u RUST_LOG "${log_level[@]}" APP_PROFILE=production AUTH0_ISSUER="$issuer_base/dev/" \
+    AUTH0_API_AUDIENCE=$audience APP_TOKEN_CACHE__ENABLED="$cache" PORT=$port \
+    "${pin_server[@]}" "$binary" >"$work/server.log" 2>&1 &
   server_pid=$!
   until curl -fs "$base/healthz" >/dev/null 2>&1; do
     kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
@@ -59,7 +84,7 @@ peak_rss_mib() {
 }
 
 token() {
-  curl -fs "$base/dev/token" -d scope=read:messages | sed 's/.*"access_token":"\([^"]*\)".*/\1/'
+  curl -fs "$issuer_base/dev/token" -d scope=read:messages | sed 's/.*"access_token":"\([^"]*\)".*/\1/'
 }
 
 # Of the runs on stdin (one per line), prints the one with the median req/s.
@@ -72,8 +97,8 @@ server_ticks() {
   awk '{ print $14, $15 }' "/proc/$server_pid/stat"
 }
 
-# Runs wrk and prints: req/s p50 p99 non-2xx (latencies in ms), then the server's user and
-# kernel CPU time per request (µs).
+# Runs wrk and prints: req/s p50 p99 non-2xx (latencies in ms), the server's user and kernel
+# CPU time per request (µs), and the requests wrk saw answered.
 drive_once() {
   local out="$work/wrk.txt" before after
   before=$(server_ticks)
@@ -88,8 +113,8 @@ drive_once() {
     /Non-2xx/ { bad = $NF }
     END {
       split(before, b); split(after, a)
-      printf "%.0f %.3f %.3f %d %.2f %.2f\n", rps, p50, p99, bad + 0,
-        (a[1] - b[1]) / hz * 1e6 / requests, (a[2] - b[2]) / hz * 1e6 / requests
+      printf "%.0f %.3f %.3f %d %.2f %.2f %d\n", rps, p50, p99, bad + 0,
+        (a[1] - b[1]) / hz * 1e6 / requests, (a[2] - b[2]) / hz * 1e6 / requests, requests
     }' "$out"
 }
 
@@ -97,39 +122,40 @@ row() {
   printf "| %-32s | %9s | %8s | %8s | %8s | %13s |\n" "$@"
 }
 
+start_issuer
+
 if [ "$mode" = flood ]; then
   count=${FLOOD_TOKENS:-100000}
-  start_server true
   echo "minting $count tokens..." >&2
   mkdir -p "$work/tokens"
   while [ "$(cat "$work"/tokens/*.txt 2>/dev/null | wc -l)" -lt "$count" ]; do
-    TOKENS_DIR="$work/tokens" "${pin_load[@]}" wrk -t2 -c16 -d5s -s benches/load/mint.lua "$base" >/dev/null
+    TOKENS_DIR="$work/tokens" "${pin_load[@]}" wrk -t2 -c16 -d5s -s benches/load/mint.lua "$issuer_base" >/dev/null
   done
   awk -v n="$count" 'NR <= n' "$work"/tokens/*.txt >"$work/flood.txt"
-  # The same server verifies them: its development key signed them.
+  start_server default true
   before=$(peak_rss_mib)
-  read -r rps p50 p99 bad _ _ < <(TOKENS_FILE="$work/flood.txt" drive_once -s benches/load/flood.lua "$base")
+  read -r rps p50 p99 bad _ _ _ < <(TOKENS_FILE="$work/flood.txt" drive_once -s benches/load/flood.lua "$base")
   entries=$(curl -fs "$base/metrics" | awk '/^auth_token_cache_entries / { print $2 }')
   capacity=$(awk -F' *= *' '/^\[token_cache\]/ { s = 1 } s && $1 == "max_entries" { print $2; exit }' settings/default.toml)
   echo
-  echo "flood: $count distinct valid tokens, $connections connections, $duration, server $(uname -m) $(nproc) cores"
+  echo "flood: $count distinct valid tokens, $connections connections, $duration, production profile, server $(uname -m) $(nproc) cores"
   echo
   row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "peak RSS MiB"
   row "---" "---" "---" "---" "---" "---"
   row "/api/private, distinct tokens" "$rps" "$p50" "$p99" "$bad" "$(peak_rss_mib)"
   echo
-  echo "peak RSS before the flood (after minting): ${before} MiB; token cache entries after: ${entries} (capacity ${capacity})"
+  echo "peak RSS before the flood: ${before} MiB; token cache entries after: ${entries} (capacity ${capacity})"
   stop_server
   exit 0
 fi
 
-# Start-up of a server with a configured issuer (this one's development issuer), so neither the
-# development key generation nor the key fetch (which runs in the background) is counted.
+# Start-up of a server with a configured issuer: the key fetch runs in the background and is not
+# counted.
 measure_startup() {
   local other=$((port + 1)) started pid
   started=$(date +%s%N)
-  AUTH0_ISSUER="$base/dev/" AUTH0_API_AUDIENCE=https://api.example.com PORT=$other RUST_LOG=warn \
-    "${pin_server[@]}" target/release/protected-api >/dev/null 2>&1 &
+  env -C "$work/run" APP_PROFILE=production AUTH0_ISSUER="$issuer_base/dev/" AUTH0_API_AUDIENCE=$audience \
+    PORT=$other "${pin_server[@]}" "$binary" >/dev/null 2>&1 &
   pid=$!
   until curl -fs "http://127.0.0.1:$other/healthz" >/dev/null 2>&1; do sleep 0.001; done
   echo $(( ($(date +%s%N) - started) / 1000000 ))
@@ -145,50 +171,64 @@ bench_exe=$(cargo bench --bench verify --no-run 2>&1 | sed -n 's/.*Executable .*
 ' >"$work/criterion.txt"
 check_us=$(awk -F'\t' '/RS256, key cached/ { print $2 }' "$work/criterion.txt")
 
-declare -A results
-for cache in true false; do
-  start_server "$cache"
-  tok=$(token)
-  # Rounds alternate between the routes, so a drift of the machine affects both alike.
-  : >"$work/public.runs"
-  : >"$work/private.runs"
-  for _ in $(seq "${ROUNDS:-3}"); do
-    drive_once "$base/api/public" >>"$work/public.runs"
-    drive_once -H "Authorization: Bearer $tok" "$base/api/private" >>"$work/private.runs"
+# Configurations: logging (default or warn) and token cache (true or false).
+configs=("default true" "warn true" "default false")
+label() {
+  local logging=$1 cache=$2
+  printf "%s, token cache %s" "$([ "$logging" = default ] && echo "default logging" || echo "RUST_LOG=warn")" \
+    "$([ "$cache" = true ] && echo on || echo off)"
+}
+tok=$(token)
+for config in "${configs[@]}"; do : >"$work/${config// /-}.public"; : >"$work/${config// /-}.private"; done
+: >"$work/access-lines"
+for _ in $(seq "${ROUNDS:-3}"); do
+  for config in "${configs[@]}"; do
+    read -r logging cache <<<"$config"
+    key=${config// /-}
+    start_server "$logging" "$cache"
+    read -r -a public_run < <(drive_once "$base/api/public")
+    read -r -a private_run < <(drive_once -H "Authorization: Bearer $tok" "$base/api/private")
+    echo "${public_run[*]} $(peak_rss_mib)" >>"$work/$key.public"
+    # The server's own timing of its full token checks (tokens not answered from the token cache).
+    full_checks=$(curl -fs "$base/metrics" | awk '
+      /^auth_token_check_duration_seconds_sum / { sum = $2 }
+      /^auth_token_check_duration_seconds_count / { count = $2 }
+      END { printf "%.2f/%d", count ? sum / count * 1e6 : 0, count }')
+    echo "${private_run[*]} $(peak_rss_mib) $full_checks" >>"$work/$key.private"
+    stop_server
+    if [ "$logging" = default ]; then
+      # Every answered request has its access line once the server has stopped.
+      lines=$(grep -c '"message":"response","method":"GET","path":"/api/p' "$work/server.log" || true)
+      echo "$lines $((public_run[6] + private_run[6]))" >>"$work/access-lines"
+    fi
   done
-  read -r -a public < <(median <"$work/public.runs")
-  read -r -a private < <(median <"$work/private.runs")
-  # The server's own timing of its full token checks (tokens not answered from the token cache).
-  full_checks=$(curl -fs "$base/metrics" | awk '
-    /^auth_token_check_duration_seconds_sum / { sum = $2 }
-    /^auth_token_check_duration_seconds_count / { count = $2 }
-    END { printf "%.2f/%d", count ? sum / count * 1e6 : 0, count }')
-  results[$cache]="${public[*]} ${private[*]} $(peak_rss_mib) $(measure_startup) $full_checks"
-  stop_server
 done
+startup=$(measure_startup)
 
 echo
-echo "wrk: $connections connections, $duration per run, 2 threads; server pinned: ${pin_server[*]:-no}; $(nproc) cores, $(uname -m)"
+echo "wrk: $connections connections, $duration per run, 2 threads, ${ROUNDS:-3} rounds (medians); server: release binary, production profile, pinned: ${pin_server[*]:-no}; $(nproc) cores, $(uname -m)"
 echo
 row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "peak RSS MiB"
 row "---" "---" "---" "---" "---" "---"
-for cache in true false; do
-  read -r prps pp50 pp99 pbad _ _ xrps xp50 xp99 xbad _ _ rss _ <<<"${results[$cache]}"
-  label=$([ "$cache" = true ] && echo "token cache on" || echo "token cache off")
-  row "/api/public ($label)" "$prps" "$pp50" "$pp99" "$pbad" "$rss"
-  row "/api/private ($label)" "$xrps" "$xp50" "$xp99" "$xbad" "$rss"
+for config in "${configs[@]}"; do
+  key=${config// /-}
+  for route in public private; do
+    read -r rps p50 p99 bad _ _ _ rss _ < <(median <"$work/$key.$route")
+    row "/api/$route ($(label $config))" "$rps" "$p50" "$p99" "$bad" "$rss"
+  done
 done
 echo
 cpu_row() {
-  printf "| %-32s | %13s | %15s |\n" "$@"
+  printf "| %-48s | %9s | %11s |\n" "$@"
 }
 cpu_row "server CPU per request" "user µs" "kernel µs"
 cpu_row "---" "---" "---"
-for cache in true false; do
-  read -r _ _ _ _ pusr psys _ _ _ _ xusr xsys _ <<<"${results[$cache]}"
-  label=$([ "$cache" = true ] && echo "token cache on" || echo "token cache off")
-  cpu_row "/api/public ($label)" "$pusr" "$psys"
-  cpu_row "/api/private ($label)" "$xusr" "$xsys"
+for config in "${configs[@]}"; do
+  key=${config// /-}
+  for route in public private; do
+    read -r _ _ _ _ usr sys _ < <(median <"$work/$key.$route")
+    cpu_row "/api/$route ($(label $config))" "$usr" "$sys"
+  done
 done
 echo
 echo "criterion, pinned like the server (time per operation):"
@@ -197,14 +237,17 @@ printf "| %-45s | %9s |\n" "benchmark" "µs"
 printf "| %-45s | %9s |\n" "---" "---"
 while IFS=$'\t' read -r name us; do printf "| %-45s | %9s |\n" "$name" "$us"; done <"$work/criterion.txt"
 echo
-for cache in true false; do
-  read -r prps _ _ _ pusr psys xrps _ _ _ xusr xsys _ startup full <<<"${results[$cache]}"
-  awk -v c="$cache" -v p="$prps" -v x="$xrps" -v s="$startup" -v check="$check_us" -v full="$full" \
-    -v pusr="$pusr" -v psys="$psys" -v xusr="$xusr" -v xsys="$xsys" 'BEGIN {
-    split(full, f, "/")
-    extra = 1e6 / x - 1e6 / p
-    printf "token cache %-5s: private/public = %.2f; extra server time per private request = %.1f µs (%.2f × the criterion check of %.2f µs);", c, x / p, extra, extra / check, check
-    printf " measured as server CPU: user %+.1f µs, kernel %+.1f µs;", xusr - pusr, xsys - psys
-    printf " full token checks timed by the server: %d, %.2f µs on average;", f[2], f[1]
-    printf " start-up to /healthz 200 (configured issuer) = %d ms\n", s }'
-done
+rps() { median <"$work/${1// /-}.$2" | awk '{ print $1 }'; }
+awk -v dp="$(rps "default true" public)" -v dx="$(rps "default true" private)" \
+  -v wp="$(rps "warn true" public)" -v wx="$(rps "warn true" private)" \
+  -v op="$(rps "default false" public)" -v ox="$(rps "default false" private)" -v check="$check_us" \
+  -v full="$(median <"$work/default-false.private" | awk '{ print $9 }')" -v startup="$startup" 'BEGIN {
+  split(full, f, "/")
+  printf "default logging / RUST_LOG=warn (token cache on): /api/public %.2f, /api/private %.2f\n", dp / wp, dx / wx
+  printf "private / public (token cache on): default logging %.2f, RUST_LOG=warn %.2f\n", dx / dp, wx / wp
+  extra = 1e6 / ox - 1e6 / op
+  printf "token cache off (default logging): private / public %.2f; extra server time per private request %.1f µs (%.2f × the criterion check of %.2f µs); full token checks timed by the server: %d, %.2f µs on average\n", ox / op, extra, extra / check, check, f[2], f[1]
+  printf "start-up to /healthz 200 (configured issuer): %d ms\n", startup
+}'
+awk '{ lines += $1; answered += $2 } END {
+  printf "access lines for /api/public and /api/private in the default-logging runs: %d, for %d requests wrk saw answered\n", lines, answered }' "$work/access-lines"
