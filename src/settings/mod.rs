@@ -19,49 +19,70 @@ pub use sections::{
 };
 pub use sources::{AUTH0_VARIABLES, DEFAULT_PROFILE, Sources};
 
-use self::problems::Problems;
+use self::{problems::Problems, sections::Section};
 use crate::auth::ProviderUrl;
 pub use crate::telemetry::LogFormat;
 
 /// The profile in which the development issuer can never run.
 pub const PRODUCTION_PROFILE: &str = "production";
 
-/// Every setting of the service.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The profile the settings were read for (`dev`, `production`, …).
-    pub profile: String,
-    /// `text` or `json` log lines.
-    pub log_format: LogFormat,
-    /// Where to listen.
-    pub server: ServerSettings,
-    /// Which tokens are accepted, as written.
-    pub auth0: Auth0Settings,
-    /// How signing keys are fetched and cached.
-    pub jwks: JwksSettings,
-    /// The built-in development issuer.
-    pub dev_issuer: DevIssuerSettings,
-    /// Which browser origins may call the API.
-    pub cors: CorsSettings,
-    /// The Prometheus endpoint.
-    pub metrics: MetricsSettings,
-    /// The cache of verified tokens.
-    pub token_cache: TokenCacheSettings,
-    /// Who issues accepted tokens: `auth0` and `dev_issuer` checked together.
-    pub identity_provider: IdentityProvider,
+/// Declares the sections once. Each becomes a field of [`Settings`], is read from the figment on
+/// its own — serde stops at a section's first error, so this is how every section's problems are
+/// reported together — and is checked by its [`Section`] impl.
+macro_rules! sections {
+    ($( $(#[$doc:meta])* $name:ident: $ty:ty, )*) => {
+        /// Every setting of the service, read and checked once, at start-up.
+        #[derive(Debug, Clone)]
+        pub struct Settings {
+            $( $(#[$doc])* pub $name: $ty, )*
+            /// Who issues accepted tokens: `auth0` and `dev_issuer` checked together.
+            pub identity_provider: IdentityProvider,
+        }
+
+        /// The sections as read, before the checks that involve several of them.
+        struct Sections {
+            $( $name: $ty, )*
+        }
+
+        impl Sections {
+            /// The top-level keys a settings source may have.
+            const NAMES: &[&str] = &[$(stringify!($name)),*];
+
+            fn read(figment: &Figment, problems: &mut Problems) -> Option<Self> {
+                $( let $name = section::<$ty>(figment, stringify!($name), problems); )*
+                Some(Sections { $( $name: $name?, )* })
+            }
+
+            fn check(&self, problems: &mut Problems) {
+                $( Section::check(&self.$name, problems); )*
+            }
+
+            fn into_settings(self, identity_provider: IdentityProvider) -> Settings {
+                Settings { $( $name: self.$name, )* identity_provider }
+            }
+        }
+    };
 }
 
-/// Reads each section of a figment on its own, so that every section's problem is reported, and
-/// refuses top-level keys that are no section. Listing a section here is all it takes to read it.
-macro_rules! read_sections {
-    ($figment:expr, $problems:expr, { $($name:ident: $ty:ty),* $(,)? }) => {{
-        $( let $name = section::<$ty>($figment, stringify!($name), $problems); )*
-        refuse_unknown_keys($figment, &[$(stringify!($name)),*], $problems);
-        match ($($name,)*) {
-            ($(Some($name),)*) => Some(($($name,)*)),
-            _ => None,
-        }
-    }};
+sections! {
+    /// The profile the settings were read for (`dev`, `production`, …).
+    profile: String,
+    /// `text` or `json` log lines.
+    log_format: LogFormat,
+    /// Where to listen.
+    server: ServerSettings,
+    /// Which tokens are accepted, as written.
+    auth0: Auth0Settings,
+    /// How signing keys are fetched and cached.
+    jwks: JwksSettings,
+    /// The built-in development issuer.
+    dev_issuer: DevIssuerSettings,
+    /// Which browser origins may call the API.
+    cors: CorsSettings,
+    /// The Prometheus endpoint.
+    metrics: MetricsSettings,
+    /// The cache of verified tokens.
+    token_cache: TokenCacheSettings,
 }
 
 /// Who issues the tokens the service accepts.
@@ -106,40 +127,15 @@ pub fn load() -> Result<(Sources, Settings), SettingsError> {
 /// Extracts and checks settings from any figment (tests build theirs from [`Sources::files`]).
 pub fn extract(figment: Figment) -> Result<Settings, SettingsError> {
     let mut problems = Problems::default();
-    let sections = read_sections!(&figment, &mut problems, {
-        profile: String,
-        log_format: LogFormat,
-        server: ServerSettings,
-        auth0: Auth0Settings,
-        jwks: JwksSettings,
-        dev_issuer: DevIssuerSettings,
-        cors: CorsSettings,
-        metrics: MetricsSettings,
-        token_cache: TokenCacheSettings,
-    });
-    let (Some((profile, log_format, server, auth0, jwks, dev_issuer, cors, metrics, token_cache)), true) =
-        (sections, problems.is_empty())
-    else {
+    let sections = Sections::read(&figment, &mut problems);
+    refuse_unknown_keys(&figment, Sections::NAMES, &mut problems);
+    let Some(sections) = sections.filter(|_| problems.is_empty()) else {
         return Err(problems.into());
     };
-    server.check(&mut problems);
-    auth0.check(&mut problems);
-    jwks.check(&mut problems);
-    token_cache.check(&mut problems);
-    let identity_provider = identity_provider(&profile, &auth0, &dev_issuer, &mut problems);
+    sections.check(&mut problems);
+    let identity_provider = identity_provider(&sections.profile, &sections.auth0, &sections.dev_issuer, &mut problems);
     match identity_provider {
-        Some(identity_provider) if problems.is_empty() => Ok(Settings {
-            profile,
-            log_format,
-            server,
-            auth0,
-            jwks,
-            dev_issuer,
-            cors,
-            metrics,
-            token_cache,
-            identity_provider,
-        }),
+        Some(identity_provider) if problems.is_empty() => Ok(sections.into_settings(identity_provider)),
         _ => Err(problems.into()),
     }
 }

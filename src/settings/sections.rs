@@ -15,7 +15,23 @@ use super::{
     problems::Problems,
     values::{Origin, algorithms, duration, listen_host, optional_http_url, optional_socket_address, optional_text},
 };
-use crate::auth::{FetchLimits, RefreshPolicy, TokenCache};
+use crate::{
+    auth::{FetchLimits, RefreshPolicy, TokenCache},
+    telemetry::LogFormat,
+};
+
+/// A section of the settings: read by serde into the types the code uses, then checked on its own.
+pub(super) trait Section {
+    /// Adds what is wrong with this section's values to `problems`; most sections need nothing
+    /// beyond what reading them checked.
+    fn check(&self, _problems: &mut Problems) {}
+}
+
+impl Section for String {}
+impl Section for LogFormat {}
+impl Section for DevIssuerSettings {}
+impl Section for CorsSettings {}
+impl Section for MetricsSettings {}
 
 /// The largest clock-skew leeway accepted.
 const MAX_LEEWAY: Duration = Duration::from_secs(60);
@@ -52,8 +68,10 @@ impl ServerSettings {
     pub fn listen_address(&self) -> SocketAddr {
         SocketAddr::new(self.host, self.port)
     }
+}
 
-    pub(super) fn check(&self, problems: &mut Problems) {
+impl Section for ServerSettings {
+    fn check(&self, problems: &mut Problems) {
         problems.not_zero("server.header_timeout", self.header_timeout);
         problems.not_zero("server.idle_timeout", self.idle_timeout);
         problems.above_zero("server.max_connections", self.max_connections as u64);
@@ -98,8 +116,10 @@ impl Auth0Settings {
             (None, None) => None,
         }
     }
+}
 
-    pub(super) fn check(&self, problems: &mut Problems) {
+impl Section for Auth0Settings {
+    fn check(&self, problems: &mut Problems) {
         if self.algorithms.is_empty() {
             problems.add("auth0.algorithms", "is empty: set AUTH0_ALGORITHMS, e.g. RS256");
         }
@@ -174,8 +194,10 @@ impl JwksSettings {
             max_body_bytes: self.max_body_bytes,
         }
     }
+}
 
-    pub(super) fn check(&self, problems: &mut Problems) {
+impl Section for JwksSettings {
+    fn check(&self, problems: &mut Problems) {
         problems.not_zero("jwks.ttl", self.ttl);
         problems.not_zero("jwks.retry_initial", self.retry_initial);
         problems.not_zero("jwks.connect_timeout", self.connect_timeout);
@@ -236,8 +258,10 @@ impl TokenCacheSettings {
     pub fn cache(&self) -> Option<Arc<TokenCache>> {
         self.enabled.then(|| Arc::new(TokenCache::new(self.max_entries, self.max_ttl)))
     }
+}
 
-    pub(super) fn check(&self, problems: &mut Problems) {
+impl Section for TokenCacheSettings {
+    fn check(&self, problems: &mut Problems) {
         if self.enabled && self.max_entries == 0 {
             problems.add("token_cache.max_entries", "must be above 0 (or set token_cache.enabled = false)");
         }
