@@ -38,10 +38,9 @@ async fn serve() -> ExitCode {
         }
     };
     // Held to the end of `serve`: dropping it writes out every buffered log line.
-    let _log_writer = telemetry::init(settings.log_format);
+    let log_writer = telemetry::init(settings.log_format);
     let overrides: Vec<String> = sources.override_files().iter().map(|file| file.display().to_string()).collect();
     tracing::info!(
-        profile = %settings.profile,
         overrides = ?overrides,
         "settings: the built-in {} profile{}",
         settings.profile,
@@ -66,7 +65,11 @@ async fn serve() -> ExitCode {
     }
     if application.state().dev_issuer.is_some() {
         tracing::warn!("the development issuer is on: tokens from POST /dev/token are accepted");
-        println!("{}", dev_banner(address));
+        let banner = format!("{}\n", dev_banner(address));
+        match &log_writer {
+            Some(log_writer) => log_writer.print(&banner),
+            None => print!("{banner}"),
+        }
     }
     match application.run_until_stopped().await {
         Ok(()) => {

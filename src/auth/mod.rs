@@ -43,7 +43,7 @@ pub use jwks::{
     FetchError, FetchLimits, JwksSource, KeyHealth, KeySet, KeySetError, KeyStore, ProviderUrl, RefreshPolicy,
     TransportFailure, UrlRefused,
 };
-pub use observer::{AuthObserver, FetchOutcome, Unobserved};
+pub use observer::{AuthObserver, FetchOutcome};
 pub use scheme::BearerAuth;
 pub use scope::{RequiredScope, ScopeDenied};
 pub use token_cache::TokenCache;

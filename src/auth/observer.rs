@@ -13,23 +13,17 @@ pub enum FetchOutcome {
     Failure,
 }
 
-/// Receives the token path's events. Every method does nothing by default.
+/// Receives the token path's events.
 pub trait AuthObserver: Send + Sync {
     /// A token was accepted (from the token cache or after a full check).
-    fn verified(&self) {}
+    fn verified(&self);
 
     /// A valid token not in the token cache was checked in full in `elapsed`.
-    fn full_check(&self, _elapsed: Duration) {}
+    fn full_check(&self, elapsed: Duration);
 
     /// A key set fetch ended.
-    fn key_fetch(&self, _outcome: FetchOutcome) {}
+    fn key_fetch(&self, outcome: FetchOutcome);
 
     /// A token whose `kid` was not in the cached key set caused a refetch.
-    fn unknown_kid_refetch(&self) {}
+    fn unknown_kid_refetch(&self);
 }
-
-/// An observer that ignores every event.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Unobserved;
-
-impl AuthObserver for Unobserved {}

@@ -94,16 +94,23 @@ fn write_batches(shared: &Shared, out: &mut impl Write) {
     }
 }
 
+impl Shared {
+    /// Appends `bytes` after everything written before, waiting while the buffer is full.
+    fn append(&self, bytes: &[u8]) {
+        let mut pending = self.lock();
+        while pending.lines.len() >= MAX_PENDING_BYTES && !pending.closed {
+            pending = self.drained.wait(pending).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        pending.lines.extend_from_slice(bytes);
+        if std::mem::take(&mut pending.writer_waiting) {
+            self.arrived.notify_one();
+        }
+    }
+}
+
 impl Write for &BufferedStdout {
     fn write(&mut self, line: &[u8]) -> io::Result<usize> {
-        let mut pending = self.shared.lock();
-        while pending.lines.len() >= MAX_PENDING_BYTES && !pending.closed {
-            pending = self.shared.drained.wait(pending).unwrap_or_else(|poisoned| poisoned.into_inner());
-        }
-        pending.lines.extend_from_slice(line);
-        if std::mem::take(&mut pending.writer_waiting) {
-            self.shared.arrived.notify_one();
-        }
+        self.shared.append(line);
         Ok(line.len())
     }
 
@@ -117,6 +124,13 @@ impl<'a> MakeWriter<'a> for BufferedStdout {
 
     fn make_writer(&'a self) -> Self::Writer {
         self
+    }
+}
+
+impl LogGuard {
+    /// Prints `text` on stdout after every log line written before it.
+    pub fn print(&self, text: &str) {
+        self.shared.append(text.as_bytes());
     }
 }
 
