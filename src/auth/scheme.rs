@@ -32,3 +32,23 @@ async fn verify_bearer(req: &Request, bearer: Bearer) -> poem::Result<Arc<Claims
     };
     Ok(verifier.verify(&bearer.token).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use poem::http::StatusCode;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn routes_without_a_verifier_are_a_server_error_not_a_client_one() {
+        let request = Request::builder().header(header::AUTHORIZATION, "Bearer token").finish();
+        let error = verify_bearer(&request, Bearer { token: "token".into() }).await.unwrap_err();
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let twice = Request::builder()
+            .header(header::AUTHORIZATION, "Bearer a")
+            .header(header::AUTHORIZATION, "Bearer b")
+            .finish();
+        let error = verify_bearer(&twice, Bearer { token: "a".into() }).await.unwrap_err();
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+    }
+}

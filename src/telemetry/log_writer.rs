@@ -143,3 +143,80 @@ impl Drop for LogGuard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer thread over an in-memory sink, as `buffered_stdout` starts one over stdout.
+    fn writer_into(sink: Arc<Mutex<Vec<u8>>>) -> (BufferedStdout, LogGuard) {
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let shared = Arc::new(Shared::default());
+        let writer_shared = Arc::clone(&shared);
+        let writer = std::thread::spawn(move || write_batches(&writer_shared, &mut Sink(sink)));
+        (BufferedStdout { shared: Arc::clone(&shared) }, LogGuard { shared, writer: Some(writer) })
+    }
+
+    #[test]
+    fn every_line_from_every_thread_is_written_whole_once_the_guard_drops() {
+        let sink = Arc::new(Mutex::new(Vec::new()));
+        let (writer, guard) = writer_into(Arc::clone(&sink));
+        let writer = Arc::new(writer);
+        let threads: Vec<_> = (0..4)
+            .map(|thread| {
+                let writer = Arc::clone(&writer);
+                std::thread::spawn(move || {
+                    for line in 0..5_000 {
+                        let text = format!("thread {thread} line {line} {}\n", "x".repeat(line % 300));
+                        (&*writer).write_all(text.as_bytes()).unwrap();
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|thread| thread.join().unwrap());
+        guard.print("last\n");
+        drop(guard);
+        let output = String::from_utf8(sink.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = output.lines().collect();
+        assert_eq!(lines.len(), 4 * 5_000 + 1);
+        assert_eq!(lines.last(), Some(&"last"));
+        for thread in 0..4 {
+            let mine: Vec<&str> =
+                lines.iter().copied().filter(|l| l.starts_with(&format!("thread {thread} "))).collect();
+            for (line, text) in mine.iter().enumerate() {
+                assert_eq!(*text, format!("thread {thread} line {line} {}", "x".repeat(line % 300)));
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_buffer_makes_the_logging_thread_wait_instead_of_dropping() {
+        let sink = Arc::new(Mutex::new(Vec::new()));
+        let held = Arc::clone(&sink);
+        // The sink is locked, so the writer thread blocks on its first batch and the buffer fills.
+        let blocked = held.lock().unwrap();
+        let (writer, guard) = writer_into(Arc::clone(&sink));
+        let line = vec![b'x'; 1 << 16];
+        let filler = std::thread::spawn(move || {
+            for _ in 0..(3 * MAX_PENDING_BYTES / line.len()) {
+                (&writer).write_all(&line).unwrap();
+            }
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!filler.is_finished(), "the logging thread waits while the buffer is full");
+        assert!(guard.shared.lock().lines.len() <= MAX_PENDING_BYTES + (1 << 16));
+        drop(blocked);
+        filler.join().unwrap();
+        drop(guard);
+        assert_eq!(sink.lock().unwrap().len(), 3 * MAX_PENDING_BYTES);
+    }
+}
