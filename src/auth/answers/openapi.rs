@@ -9,7 +9,7 @@ use poem_openapi::{
     types::Type,
 };
 
-use super::error::{AuthError, ErrorBody};
+use super::{body::ErrorBody, error::AuthError};
 use crate::auth::scope::{RequiredScope, ScopeDenied};
 
 impl ApiResponse for AuthError {
