@@ -40,8 +40,8 @@ pub use answers::{
 pub use claim_rules::ClaimRules;
 pub use claims::{Audience, Claims, Scopes};
 pub use jwks::{
-    FetchError, FetchLimits, JwksSource, KeyHealth, KeySet, KeySetError, KeyStore, ProviderUrl, RefreshPolicy,
-    TransportFailure, UrlRefused,
+    Failures, FetchError, FetchLimits, JwksSource, KeyHealth, KeySet, KeySetError, KeyStore, ProviderUrl,
+    RefreshPolicy, TransportFailure, UrlRefused,
 };
 pub use observer::{AuthObserver, FetchOutcome};
 pub use scheme::BearerAuth;

@@ -119,6 +119,7 @@ pub enum Behaviour {
 
 struct IssuerState {
     issuer: String,
+    jwks_uri: String,
     behaviour: Mutex<Behaviour>,
     keys: Mutex<Vec<SigningKey>>,
     jwks_fetches: AtomicUsize,
@@ -138,7 +139,7 @@ async fn discovery(Data(state): Data<&Arc<IssuerState>>) -> Json<Value> {
     state.discovery_fetches.fetch_add(1, Ordering::SeqCst);
     Json(json!({
         "issuer": state.issuer,
-        "jwks_uri": format!("{}.well-known/jwks.json", state.issuer),
+        "jwks_uri": state.jwks_uri,
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
 }
@@ -162,23 +163,47 @@ async fn jwks(Data(state): Data<&Arc<IssuerState>>) -> Response {
     }
 }
 
+/// Where a test issuer serves its metadata document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetadataAt {
+    /// `{issuer}/.well-known/openid-configuration` (OpenID Connect Discovery).
+    OpenId,
+    /// `/.well-known/oauth-authorization-server{path}` (RFC 8414 §3).
+    OAuth,
+    /// `/.well-known/openid-configuration{path}` (RFC 8414 §5).
+    OpenIdAfterHost,
+}
+
 impl TestIssuer {
+    /// An issuer at `http://127.0.0.1:PORT/`, with its metadata in the OpenID form and its keys
+    /// at `/.well-known/jwks.json`.
     pub async fn start() -> Self {
+        Self::start_at("", MetadataAt::OpenId).await
+    }
+
+    /// An issuer whose URL has `path` (`/tenant-a`, without a trailing slash; `""` for none, then
+    /// the URL ends in `/`), serving its metadata only at `metadata` and its keys at
+    /// `{path}/keys` (`/.well-known/jwks.json` without a path).
+    pub async fn start_at(path: &str, metadata: MetadataAt) -> Self {
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind test issuer");
         let address: SocketAddr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
-        let url = format!("http://{address}/");
+        let url = if path.is_empty() { format!("http://{address}/") } else { format!("http://{address}{path}") };
+        let metadata_path = match metadata {
+            MetadataAt::OpenId => format!("{path}/.well-known/openid-configuration"),
+            MetadataAt::OAuth => format!("/.well-known/oauth-authorization-server{path}"),
+            MetadataAt::OpenIdAfterHost => format!("/.well-known/openid-configuration{path}"),
+        };
+        let jwks_path = if path.is_empty() { "/.well-known/jwks.json".to_owned() } else { format!("{path}/keys") };
         let primary = SigningKey::fixture("primary");
         let state = Arc::new(IssuerState {
             issuer: url.clone(),
+            jwks_uri: format!("http://{address}{jwks_path}"),
             behaviour: Mutex::new(Behaviour::Serve),
             keys: Mutex::new(vec![primary.clone()]),
             jwks_fetches: AtomicUsize::new(0),
             discovery_fetches: AtomicUsize::new(0),
         });
-        let routes = Route::new()
-            .at("/.well-known/openid-configuration", get(discovery))
-            .at("/.well-known/jwks.json", get(jwks))
-            .data(state.clone());
+        let routes = Route::new().at(metadata_path, get(discovery)).at(jwks_path, get(jwks)).data(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
             routes,

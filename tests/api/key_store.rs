@@ -7,7 +7,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use crate::helpers::{Behaviour, SigningKey, TestApp, TestIssuer, answer};
+use crate::helpers::{Behaviour, MetadataAt, SigningKey, TestApp, TestIssuer, answer};
 
 #[tokio::test]
 async fn keys_come_from_discovery_or_from_the_configured_jwks_url() {
@@ -309,4 +309,32 @@ async fn a_key_set_over_the_body_cap_is_refused() {
     assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 503);
     let readiness: Value = app.get("/readyz").await.json().await.unwrap();
     assert!(readiness["last_fetch_error"].as_str().unwrap().contains("sent more than 200 bytes"), "{readiness}");
+}
+
+#[tokio::test]
+async fn an_issuer_with_a_path_is_found_in_every_metadata_form() {
+    for form in [MetadataAt::OpenId, MetadataAt::OAuth, MetadataAt::OpenIdAfterHost] {
+        let issuer = TestIssuer::start_at("/tenant-a", form).await;
+        assert!(!issuer.url.ends_with('/'), "{}", issuer.url);
+        let app = TestApp::spawn(&issuer).await;
+        let response = app.get_with_token("/api/private", &issuer.token()).await;
+        assert_eq!(response.status(), 200, "{form:?}");
+        assert_eq!((issuer.discovery_fetches(), issuer.jwks_fetches()), (1, 1), "{form:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_metadata_document_naming_another_issuer_is_never_taken() {
+    // The issuer serves its document (naming `http://…/tenant-a`) in the RFC 8414 form; the
+    // service is configured with `http://…/tenant-a/`, which no document names.
+    let issuer = TestIssuer::start_at("/tenant-a", MetadataAt::OAuth).await;
+    let configured = format!("{}/", issuer.url);
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("auth0.issuer", configured))).await;
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 503);
+    let readiness: Value = app.get("/readyz").await.json().await.unwrap();
+    let error = readiness["last_fetch_error"].as_str().unwrap();
+    assert!(error.starts_with("no metadata document names the issuer: "), "{error}");
+    assert!(error.contains("/tenant-a/.well-known/openid-configuration answered 404"), "{error}");
+    assert!(error.contains("is not the configured issuer"), "{error}");
+    assert_eq!(issuer.jwks_fetches(), 0);
 }

@@ -52,13 +52,28 @@ impl ProviderUrl {
         &self.url
     }
 
-    /// Where OpenID Connect Discovery puts this issuer's configuration: the issuer with
-    /// `/.well-known/openid-configuration` appended, without a double slash.
-    pub fn discovery_url(&self) -> Url {
-        let mut url = self.url.clone();
-        let path = format!("{}/.well-known/openid-configuration", url.path().trim_end_matches('/'));
-        url.set_path(&path);
-        url
+    /// Where this issuer's metadata may be, in the order to try: the OpenID Connect Discovery
+    /// form, `{issuer}/.well-known/openid-configuration`; then, for an issuer with a path such as
+    /// `https://idp.example.com/tenant-a`, RFC 8414's form with the path after the well-known
+    /// segment, `https://idp.example.com/.well-known/oauth-authorization-server/tenant-a`, and
+    /// the same with `openid-configuration` (RFC 8414 §5). No double slash, no duplicate.
+    pub fn discovery_urls(&self) -> Vec<Url> {
+        let path = self.url.path().trim_end_matches('/');
+        let at = |new_path: String| {
+            let mut url = self.url.clone();
+            url.set_path(&new_path);
+            url.set_query(None);
+            url.set_fragment(None);
+            url
+        };
+        let mut urls = vec![at(format!("{path}/.well-known/openid-configuration"))];
+        for well_known in ["oauth-authorization-server", "openid-configuration"] {
+            let url = at(format!("/.well-known/{well_known}{path}"));
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+        urls
     }
 }
 
@@ -110,14 +125,23 @@ mod tests {
     }
 
     #[test]
-    fn the_discovery_url_has_no_double_slash() {
-        let expected = "https://tenant.auth0.com/.well-known/openid-configuration";
-        let discovery = |issuer: &str| ProviderUrl::parse(issuer).unwrap().discovery_url().to_string();
-        assert_eq!(discovery("https://tenant.auth0.com/"), expected);
-        assert_eq!(discovery("https://tenant.auth0.com"), expected);
+    fn discovery_tries_the_openid_form_then_the_rfc_8414_forms() {
+        let discovery = |issuer: &str| -> Vec<String> {
+            ProviderUrl::parse(issuer).unwrap().discovery_urls().iter().map(Url::to_string).collect()
+        };
+        let root = [
+            "https://tenant.auth0.com/.well-known/openid-configuration",
+            "https://tenant.auth0.com/.well-known/oauth-authorization-server",
+        ];
+        assert_eq!(discovery("https://tenant.auth0.com/"), root);
+        assert_eq!(discovery("https://tenant.auth0.com"), root);
         assert_eq!(
             discovery("https://login.example.com/realms/acme/"),
-            "https://login.example.com/realms/acme/.well-known/openid-configuration"
+            [
+                "https://login.example.com/realms/acme/.well-known/openid-configuration",
+                "https://login.example.com/.well-known/oauth-authorization-server/realms/acme",
+                "https://login.example.com/.well-known/openid-configuration/realms/acme",
+            ]
         );
     }
 }

@@ -1,4 +1,6 @@
-//! Where the issuer's key set comes from: a configured JWKS URL, or OpenID discovery.
+//! Where the issuer's key set comes from: a configured JWKS URL, or the `jwks_uri` of the issuer's
+//! metadata, looked for where OpenID Connect Discovery and RFC 8414 put it
+//! ([`ProviderUrl::discovery_urls`]); only a document naming the configured issuer exactly counts.
 //!
 //! Every request has a connect timeout and a total timeout, follows no redirect, reads at most a
 //! capped body, and goes only where [`ProviderUrl`]'s policy allows.
@@ -55,6 +57,9 @@ pub enum FetchError {
         /// What serde_json found wrong.
         reason: String,
     },
+    /// No metadata location gave a document for the issuer; why, for each location tried.
+    #[error("no metadata document names the issuer: {0}")]
+    NoDiscovery(Failures),
     /// The discovery document names another issuer.
     #[error("the discovery document's issuer {found:?} is not the configured issuer {expected:?}")]
     IssuerMismatch {
@@ -69,6 +74,22 @@ pub enum FetchError {
     /// The whole fetch took longer than allowed.
     #[error("timed out: fetching the key set took longer than {0:?}")]
     Timeout(Duration),
+}
+
+/// The failures of several attempts, written one after the other.
+#[derive(Debug, Clone)]
+pub struct Failures(pub Vec<FetchError>);
+
+impl std::fmt::Display for Failures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, failure) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{failure}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The kind of a transport failure.
@@ -154,7 +175,24 @@ impl JwksSource {
         if let Some(url) = self.discovered_jwks_url.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Ok(url);
         }
-        let discovery_url = self.issuer.discovery_url();
+        let mut failures = Vec::new();
+        for discovery_url in self.issuer.discovery_urls() {
+            match self.discover(discovery_url).await {
+                Ok(url) => {
+                    *self.discovered_jwks_url.lock().unwrap_or_else(|e| e.into_inner()) = Some(url.clone());
+                    return Ok(url);
+                }
+                // The issuer's host is unreachable or silent: every other form would fail alike.
+                Err(error @ (FetchError::Transport { .. } | FetchError::Timeout(_))) => return Err(error),
+                Err(error) => failures.push(error),
+            }
+        }
+        Err(FetchError::NoDiscovery(Failures(failures)))
+    }
+
+    /// The `jwks_uri` of the metadata document at `discovery_url`, when the document names the
+    /// configured issuer exactly.
+    async fn discover(&self, discovery_url: Url) -> Result<Url, FetchError> {
         let body = self.get(&discovery_url, "application/json").await?;
         let document: Discovery = serde_json::from_slice(&body)
             .map_err(|e| FetchError::NotDiscovery { url: discovery_url, reason: e.to_string() })?;
@@ -162,11 +200,8 @@ impl JwksSource {
             return Err(FetchError::IssuerMismatch { expected: self.issuer.to_string(), found: document.issuer });
         }
         let url = ProviderUrl::parse(&document.jwks_uri)
-            .map_err(|why| FetchError::UrlNotAllowed { url: document.jwks_uri, why })?
-            .url()
-            .clone();
-        *self.discovered_jwks_url.lock().unwrap_or_else(|e| e.into_inner()) = Some(url.clone());
-        Ok(url)
+            .map_err(|why| FetchError::UrlNotAllowed { url: document.jwks_uri, why })?;
+        Ok(url.url().clone())
     }
 
     async fn get(&self, url: &Url, accept: &str) -> Result<Vec<u8>, FetchError> {
