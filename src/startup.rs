@@ -201,7 +201,12 @@ fn verifier(
     let observer: Arc<dyn AuthObserver> = Arc::clone(metrics) as _;
     let token_cache = settings.token_cache.cache();
     let algorithms = settings.auth0.algorithms.clone();
-    let rules = ClaimRules { issuer: issuer.to_string(), audience, leeway: settings.auth0.leeway };
+    let rules = ClaimRules {
+        issuer: issuer.to_string(),
+        audience,
+        leeway: settings.auth0.leeway,
+        profile: settings.auth0.token_profile,
+    };
     let source = JwksSource::new(issuer, jwks_url, &settings.jwks.fetch_limits())?;
     let refresh = settings.jwks.refresh_policy();
     let keys = KeyStore::new(source, algorithms.clone(), refresh, token_cache.clone(), Arc::clone(&observer));

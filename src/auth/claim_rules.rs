@@ -1,9 +1,67 @@
-//! The checks a verified token's claims must pass: issuer, audience, expiry, not-before, and an
-//! issue time that is not in the future.
+//! The checks a verified token's claims must pass: issuer, audience, expiry, not-before, an
+//! issue time that is not in the future, and what the token profile adds.
 
 use std::time::Duration;
 
+use serde::Deserialize;
+
 use super::{answers::TokenRejection, claims::Claims};
+
+/// What kind of JWT an access token must be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenProfile {
+    /// Any signed JWT that passes the other checks: Auth0's default access tokens (`typ: JWT`,
+    /// `azp`, no `jti`).
+    #[default]
+    Any,
+    /// The JWT profile for OAuth 2.0 access tokens (RFC 9068): `typ` is `at+jwt` and `iss`, `exp`,
+    /// `aud`, `sub`, `client_id`, `iat` and `jti` are present, so an ID token or another JWT of the
+    /// same issuer is never taken for an access token.
+    Rfc9068,
+}
+
+/// The claims RFC 9068 §2.2 requires besides `iss`, `aud` and `exp`, which every token needs.
+const RFC9068_CLAIMS: [&str; 4] = ["sub", "client_id", "iat", "jti"];
+
+impl TokenProfile {
+    /// Checks the JOSE header's `typ` (RFC 9068 §2.1; compared case-insensitively, with or
+    /// without the `application/` prefix, RFC 7515 §4.1.9).
+    pub fn check_type(self, typ: Option<&str>) -> Result<(), TokenRejection> {
+        let is_access_token = |typ: &str| {
+            let typ =
+                typ.get(..12).filter(|prefix| prefix.eq_ignore_ascii_case("application/")).map_or(typ, |_| &typ[12..]);
+            typ.eq_ignore_ascii_case("at+jwt")
+        };
+        match (self, typ) {
+            (TokenProfile::Any, _) => Ok(()),
+            (TokenProfile::Rfc9068, Some(typ)) if is_access_token(typ) => Ok(()),
+            (TokenProfile::Rfc9068, typ) => Err(TokenRejection::NotAnAccessToken {
+                typ: typ.map(|typ| {
+                    typ.chars().filter(|c| c.is_ascii_alphanumeric() || "+/-.".contains(*c)).take(32).collect()
+                }),
+            }),
+        }
+    }
+
+    fn check_claims(self, claims: &Claims) -> Result<(), TokenRejection> {
+        if self == TokenProfile::Any {
+            return Ok(());
+        }
+        for claim in RFC9068_CLAIMS {
+            let present = match claim {
+                "sub" => claims.sub.is_some(),
+                "client_id" => claims.client_id.is_some(),
+                "iat" => claims.iat.is_some(),
+                _ => claims.extra.get(claim).is_some_and(serde_json::Value::is_string),
+            };
+            if !present {
+                return Err(TokenRejection::MissingClaim(claim));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// What every accepted token must say about who issued it, for whom, and when.
 #[derive(Debug, Clone)]
@@ -14,6 +72,8 @@ pub struct ClaimRules {
     pub audience: String,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`.
     pub leeway: Duration,
+    /// What kind of JWT the token must be.
+    pub profile: TokenProfile,
 }
 
 impl ClaimRules {
@@ -38,6 +98,7 @@ impl ClaimRules {
         {
             return Err(TokenRejection::IssuedInTheFuture { at: iat });
         }
+        self.profile.check_claims(claims)?;
         self.check_times(claims, now)
     }
 
@@ -81,6 +142,7 @@ mod tests {
             issuer: "https://tenant.example/".into(),
             audience: "https://api.example.com".into(),
             leeway: Duration::from_secs(10),
+            profile: TokenProfile::Any,
         }
     }
 
@@ -130,5 +192,26 @@ mod tests {
         assert_eq!(rules().check(&token, NOW), Err(TokenRejection::MissingClaim("aud")));
         token.iss = Some("https://tenant.example".into());
         assert!(matches!(rules().check(&token, NOW), Err(TokenRejection::BadIssuer { .. })));
+    }
+
+    #[test]
+    fn the_rfc_9068_profile_needs_an_access_token_type_and_its_claims() {
+        let profile = TokenProfile::Rfc9068;
+        for typ in ["at+jwt", "AT+JWT", "application/at+jwt", "Application/At+Jwt"] {
+            assert_eq!(profile.check_type(Some(typ)), Ok(()), "{typ}");
+        }
+        assert_eq!(profile.check_type(Some("JWT")), Err(TokenRejection::NotAnAccessToken { typ: Some("JWT".into()) }));
+        assert_eq!(profile.check_type(None), Err(TokenRejection::NotAnAccessToken { typ: None }));
+        assert_eq!(TokenProfile::Any.check_type(Some("JWT")), Ok(()));
+
+        let strict = ClaimRules { profile, ..rules() };
+        let complete = json!({"sub": "auth0|u", "client_id": "c", "iat": NOW - 5, "jti": "j1"});
+        assert_eq!(strict.check(&claims(complete.clone()), NOW), Ok(()));
+        for missing in ["sub", "client_id", "iat", "jti"] {
+            let mut partial = complete.clone();
+            partial.as_object_mut().unwrap().remove(missing);
+            assert_eq!(strict.check(&claims(partial), NOW), Err(TokenRejection::MissingClaim(missing)), "{missing}");
+        }
+        assert_eq!(rules().check(&claims(json!({})), NOW), Ok(()), "the default profile needs none of them");
     }
 }

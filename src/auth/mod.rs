@@ -37,7 +37,7 @@ pub use answers::{
     Refusal, RejectionReason, ResourceMetadata, TokenPart, TokenRejection, resource_metadata_path,
     serve_resource_metadata,
 };
-pub use claim_rules::ClaimRules;
+pub use claim_rules::{ClaimRules, TokenProfile};
 pub use claims::{Audience, Claims, Scopes};
 pub use jwks::{
     Failures, FetchError, FetchLimits, JwksSource, KeyHealth, KeySet, KeySetError, KeyStore, ProviderUrl,

@@ -1,7 +1,7 @@
 //! The JOSE header of a compact JWS, read strictly (RFC 7515 §4) without trusting anything in it.
 //!
 //! The header must be a JSON object with unique member names. Of its members this service uses
-//! `alg` and `kid` (borrowed from the decoded bytes) and refuses `crit`; every other registered
+//! `alg`, `kid` and `typ` (borrowed from the decoded bytes) and refuses `crit`; every other registered
 //! member must still have its RFC 7515 type (a string, `x5c` an array of strings, `jwk` a JSON
 //! Web Key), as jsonwebtoken's own header requires. A typical header is decoded on the stack.
 
@@ -32,6 +32,8 @@ pub(crate) struct TokenHeader<'a> {
     pub alg: Cow<'a, str>,
     /// The key id, if any.
     pub kid: Option<Cow<'a, str>>,
+    /// The media type of the whole token (`JWT`, `at+jwt`), if any.
+    pub typ: Option<Cow<'a, str>>,
     /// Whether a `crit` member names extensions that must be understood.
     pub crit: bool,
 }
@@ -52,7 +54,7 @@ impl<'de> Visitor<'de> for HeaderVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (mut alg, mut kid, mut crit) = (None, None, false);
+        let (mut alg, mut kid, mut typ, mut crit) = (None, None, None, false);
         let mut seen = [false; REGISTERED.len()];
         let mut others: Vec<Cow<'de, str>> = Vec::new();
         while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
@@ -70,6 +72,7 @@ impl<'de> Visitor<'de> for HeaderVisitor {
             match REGISTERED[index] {
                 "alg" => alg = Some(map.next_value::<Text<'de>>()?.0),
                 "kid" => kid = map.next_value::<Option<Text<'de>>>()?.map(|Text(kid)| kid),
+                "typ" => typ = map.next_value::<Option<Text<'de>>>()?.map(|Text(typ)| typ),
                 "crit" => crit = map.next_value::<Option<IgnoredAny>>()?.is_some(),
                 "jwk" => {
                     let _: Option<Jwk> = map.next_value()?;
@@ -83,7 +86,7 @@ impl<'de> Visitor<'de> for HeaderVisitor {
             }
         }
         let alg = alg.ok_or_else(|| de::Error::custom("it has no alg"))?;
-        Ok(TokenHeader { alg, kid, crit })
+        Ok(TokenHeader { alg, kid, typ, crit })
     }
 }
 

@@ -95,6 +95,7 @@ impl Verifier {
         if header.crit {
             return Err(TokenRejection::CriticalHeader.into());
         }
+        self.rules.profile.check_type(header.typ.as_deref())?;
         let key = self.keys.key_for(header.kid.as_deref(), alg).await?;
         if !key.fits(alg) {
             return Err(TokenRejection::KeyAlgorithmMismatch {

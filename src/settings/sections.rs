@@ -16,7 +16,7 @@ use super::{
     values::{Origin, algorithms, duration, listen_host, optional_http_url, optional_socket_address, optional_text},
 };
 use crate::{
-    auth::{FetchLimits, RefreshPolicy, TokenCache},
+    auth::{FetchLimits, RefreshPolicy, TokenCache, TokenProfile},
     telemetry::LogFormat,
 };
 
@@ -104,6 +104,8 @@ pub struct Auth0Settings {
     pub leeway: Duration,
     /// Longest token accepted, in bytes.
     pub max_token_bytes: usize,
+    /// `any` JWT, or only RFC 9068 access tokens (`typ` `at+jwt` and the claims it requires).
+    pub token_profile: TokenProfile,
 }
 
 impl Auth0Settings {

@@ -227,3 +227,33 @@ async fn cached_tokens_of_a_removed_key_are_dropped_at_the_next_refresh() {
     }
     assert_eq!(status, 401, "the cached verification ended with its key");
 }
+
+#[tokio::test]
+async fn the_rfc_9068_profile_takes_only_access_tokens() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("auth0.token_profile", "rfc9068"))).await;
+    let key = &issuer.primary;
+    let header = |typ: &str| match typ {
+        "" => json!({"alg": "RS256", "kid": key.kid}).to_string(),
+        typ => json!({"alg": "RS256", "kid": key.kid, "typ": typ}).to_string(),
+    };
+    let access = crate::helpers::with_changes(issuer.claims(), json!({"client_id": "test-client", "jti": "jti-1"}));
+    let sign = |typ: &str, claims: &serde_json::Value| key.sign_raw(&header(typ), &claims.to_string());
+
+    for typ in ["at+jwt", "application/AT+JWT"] {
+        let response = app.get_with_token("/api/private", &sign(typ, &access)).await;
+        assert_eq!(response.status(), 200, "{typ}");
+    }
+    refused(&app, &sign("JWT", &access)).await.assert_invalid_token("the token's typ is JWT, not at+jwt");
+    refused(&app, &sign("", &access)).await.assert_invalid_token("the token has no typ header");
+    for claim in ["jti", "client_id", "sub", "iat"] {
+        let partial = crate::helpers::with_changes(access.clone(), json!({ claim: null }));
+        refused(&app, &sign("at+jwt", &partial)).await.assert_invalid_token(&format!("the token has no {claim} claim"));
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("auth_rejections_total{reason=\"wrong_type\"} 2"), "{metrics}");
+
+    let default = TestApp::spawn(&issuer).await;
+    assert_eq!(default.get_with_token("/api/private", &issuer.token()).await.status(), 200, "typ JWT, no jti");
+    assert_eq!(default.get_with_token("/api/private", &sign("at+jwt", &access)).await.status(), 200);
+}

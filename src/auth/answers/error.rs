@@ -75,6 +75,12 @@ pub enum TokenRejection {
         /// The configured allow-list.
         accepted: String,
     },
+    /// Not an access token by the RFC 9068 profile: `typ` is absent or not `at+jwt`.
+    #[error("{}", not_an_access_token(typ.as_deref()))]
+    NotAnAccessToken {
+        /// The header's `typ`, reduced to safe characters.
+        typ: Option<String>,
+    },
     /// A `crit` header names extensions this service does not understand.
     #[error("the token has a crit header, which this service does not support")]
     CriticalHeader,
@@ -189,6 +195,8 @@ pub enum RejectionReason {
     Malformed,
     /// `alg` refused, or a `crit` header.
     AlgNotAllowed,
+    /// Not an access token (RFC 9068 `typ`).
+    WrongType,
     /// `kid` not in the key set (or no `kid` with several keys).
     UnknownKid,
     /// The signature does not verify with the key.
@@ -216,6 +224,7 @@ impl RejectionReason {
             RejectionReason::MissingToken => "missing_token",
             RejectionReason::Malformed => "malformed",
             RejectionReason::AlgNotAllowed => "alg_not_allowed",
+            RejectionReason::WrongType => "wrong_type",
             RejectionReason::UnknownKid => "unknown_kid",
             RejectionReason::BadSignature => "bad_signature",
             RejectionReason::Expired => "expired",
@@ -239,6 +248,7 @@ impl TokenRejection {
             TokenRejection::AlgorithmNotAllowed { .. } | TokenRejection::CriticalHeader => {
                 RejectionReason::AlgNotAllowed
             }
+            TokenRejection::NotAnAccessToken { .. } => RejectionReason::WrongType,
             TokenRejection::MissingKid { .. } | TokenRejection::UnknownKid { .. } => RejectionReason::UnknownKid,
             TokenRejection::KeyAlgorithmMismatch { .. } | TokenRejection::BadSignature => RejectionReason::BadSignature,
             TokenRejection::Expired { .. } => RejectionReason::Expired,
@@ -333,6 +343,15 @@ impl ResponseError for AuthError {
         }
         response.extension(Refusal(self.clone())).body(body)
     }
+}
+
+fn not_an_access_token(typ: Option<&str>) -> String {
+    let found = match typ {
+        Some("") => "the token's typ is empty".to_owned(),
+        Some(typ) => format!("the token's typ is {typ}, not at+jwt"),
+        None => "the token has no typ header".to_owned(),
+    };
+    format!("{found}: this API accepts only RFC 9068 access tokens; an ID token or another JWT is refused")
 }
 
 /// Keeps only the characters RFC 6750 allows inside a quoted challenge value
