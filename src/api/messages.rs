@@ -1,4 +1,5 @@
-//! The public, private and scoped message routes.
+//! The public, greeting, private and scoped message routes: one operation for each way a route
+//! can be protected — not at all, by an optional token, by a token, by a token with a scope.
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use serde::Serialize;
 
 use super::{ApiTags, payload::SerdeJson};
 use crate::{
-    auth::{AuthError, BearerAuth, Claims, RequiredScope, ScopeDenied},
+    auth::{AuthError, BearerAuth, Claims, OptionalBearerAuth, RequiredScope, ScopeDenied},
     required_scope,
 };
 
@@ -42,6 +43,14 @@ pub enum PublicResponse {
     Ok(Json<Message>),
 }
 
+/// The answer of `GET /api/greeting`.
+#[derive(ApiResponse)]
+pub enum GreetingResponse {
+    /// A greeting: by the token's subject when a valid token was sent.
+    #[oai(status = 200)]
+    Ok(Json<Message>),
+}
+
 /// The answer of the protected routes.
 #[derive(ApiResponse)]
 pub enum PrivateResponse {
@@ -67,6 +76,20 @@ impl MessagesApi {
     #[oai(path = "/api/public", method = "get", operation_id = "getPublic")]
     async fn public(&self) -> PublicResponse {
         PublicResponse::Ok(Json(Message { message: "Hello, World!".to_owned() }))
+    }
+
+    /// Greet anyone, by name when signed in
+    ///
+    /// Needs no token, but checks one that is sent: "Hello, stranger" without an `Authorization`
+    /// header, "Hello, <sub>" with a valid access token, and 401 for a refused one, as on the
+    /// protected routes.
+    #[oai(path = "/api/greeting", method = "get", operation_id = "getGreeting")]
+    async fn greeting(&self, auth: OptionalBearerAuth) -> Result<GreetingResponse, AuthError> {
+        let name = match &auth.0 {
+            Some(claims) => claims.sub.as_deref().unwrap_or("signed-in caller"),
+            None => "stranger",
+        };
+        Ok(GreetingResponse::Ok(Json(Message { message: format!("Hello, {name}") })))
     }
 
     /// Greet the holder of a valid access token

@@ -44,7 +44,7 @@ pub use jwks::{
     RefreshPolicy, TransportFailure, UrlRefused,
 };
 pub use observer::{AuthObserver, FetchOutcome};
-pub use scheme::BearerAuth;
+pub use scheme::{BearerAuth, OptionalBearerAuth};
 pub use scope::{RequiredScope, ScopeDenied};
 pub use token_cache::TokenCache;
 pub use verifier::{TokenPolicy, Verifier, unix_now};

@@ -1,12 +1,16 @@
-//! The `BearerAuth` security scheme: poem-openapi extracts the token, the checker verifies it.
+//! The security schemes: `BearerAuth` (poem-openapi extracts the token, the checker verifies it)
+//! and `OptionalBearerAuth`, the same check for operations that also serve anonymous callers.
 
 use std::sync::Arc;
 
+use poem::RequestBody;
 use poem::{
     Request,
     http::{StatusCode, header},
 };
-use poem_openapi::{SecurityScheme, auth::Bearer};
+use poem_openapi::{
+    ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme, auth::Bearer, registry::Registry,
+};
 
 use super::{
     answers::{AuthError, InvalidRequest},
@@ -31,6 +35,44 @@ async fn verify_bearer(req: &Request, bearer: Bearer) -> poem::Result<Arc<Claims
         return Err(poem::Error::from_string("the service is misconfigured", StatusCode::INTERNAL_SERVER_ERROR));
     };
     Ok(verifier.verify(&bearer.token).await?)
+}
+
+/// An optional access token, for operations that serve anonymous callers and personalise for
+/// signed-in ones: with no `Authorization` header the operation runs with `None`; with one, the
+/// token is checked exactly as for [`BearerAuth`], and a refused token gets the same 401 — never
+/// a silent anonymous answer (poem-openapi's `#[oai(fallback)]` would turn any refusal into the
+/// fallback). In the spec the operation's security is `[{"BearerAuth": []}, {}]`.
+pub struct OptionalBearerAuth(pub Option<Arc<Claims>>);
+
+impl<'a> ApiExtractor<'a> for OptionalBearerAuth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        BearerAuth::register(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        BearerAuth::security_schemes()
+    }
+
+    fn has_security_fallback() -> bool {
+        true
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        if !req.headers().contains_key(header::AUTHORIZATION) {
+            return Ok(OptionalBearerAuth(None));
+        }
+        let BearerAuth(claims) = BearerAuth::from_request(req, body, param_opts).await?;
+        Ok(OptionalBearerAuth(Some(claims)))
+    }
 }
 
 #[cfg(test)]

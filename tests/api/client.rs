@@ -25,6 +25,8 @@ async fn the_generated_client_gets_typed_answers_and_typed_errors() {
     let anonymous = generated::Client::new(&base);
     let public = anonymous.get_public().send().await.unwrap().into_inner();
     assert_eq!(public.message, "Hello, World!");
+    let stranger = anonymous.get_greeting().send().await.unwrap().into_inner();
+    assert_eq!(stranger.message, "Hello, stranger");
 
     match anonymous.get_private().send().await {
         Err(generated::Error::ErrorResponse(response)) => {
@@ -35,6 +37,8 @@ async fn the_generated_client_gets_typed_answers_and_typed_errors() {
     }
 
     let authorized = client_with_token(&base, &issuer.token());
+    let greeting = authorized.get_greeting().send().await.unwrap().into_inner();
+    assert_eq!(greeting.message, "Hello, auth0|test-user");
     let private = authorized.get_private().send().await.unwrap().into_inner();
     assert_eq!(private.message, "Access granted");
     assert_eq!(private.data.sub.as_deref(), Some("auth0|test-user"));

@@ -100,3 +100,26 @@ fn the_readme_console_sessions_print_what_the_readme_shows() {
         }
     }
 }
+
+/// Every ```rust block of README.md that starts with a `// <path>.rs` line is that file's code:
+/// each of its parts (between `// …` lines) appears in the file as written.
+#[test]
+fn the_rust_snippets_are_the_code_they_name() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut checked = 0;
+    for block in readme.split("```rust\n").skip(1) {
+        let block = &block[..block.find("```").unwrap()];
+        let Some((path, code)) = block.strip_prefix("// ").and_then(|rest| rest.split_once('\n')) else {
+            continue;
+        };
+        if !path.ends_with(".rs") || path.contains(' ') {
+            continue;
+        }
+        let source = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+        for part in code.split("// …\n") {
+            assert!(source.contains(part), "README's snippet of {path} is not in the file:\n{part}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4, "the three snippets of `Protect your own route` (one in two parts)");
+}

@@ -136,3 +136,35 @@ async fn health_and_readiness() {
     assert!(ready["key_set_age_seconds"].as_u64().unwrap() < 5);
     assert!(ready.get("last_fetch_error").is_none());
 }
+
+#[tokio::test]
+async fn the_greeting_serves_strangers_and_refuses_bad_tokens_as_the_protected_routes_do() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn(&issuer).await;
+    let greeting = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), 200);
+        response.json::<serde_json::Value>().await.unwrap()["message"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(greeting(app.get("/api/greeting").await).await, "Hello, stranger");
+    assert_eq!(greeting(app.get_with_token("/api/greeting", &issuer.token()).await).await, "Hello, auth0|test-user");
+
+    let expired = issuer.token_with(json!({"exp": 1_795_687_200, "iat": 1_795_683_600}));
+    let others = issuer.token_with(json!({"aud": "https://other.example.com"}));
+    for authorization in [
+        format!("Bearer {expired}"),
+        format!("Bearer {others}"),
+        "Bearer not-a-jwt".into(),
+        "Basic dXNlcjpwYXNz".into(),
+        "Bearer".into(),
+    ] {
+        let send = |path: &str| app.client.get(app.url(path)).header("authorization", &authorization).send();
+        let (greeting, private) =
+            (answer(send("/api/greeting").await.unwrap()).await, answer(send("/api/private").await.unwrap()).await);
+        assert!(matches!(greeting.status, 400 | 401), "{authorization}: {}", greeting.status);
+        assert_eq!(
+            (greeting.status, &greeting.challenge, &greeting.body),
+            (private.status, &private.challenge, &private.body),
+            "{authorization}: the greeting refuses as /api/private does"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 """Calls the running service through the Python client that openapi-python-client generated from
-openapi/openapi.json: typed answers for 200, typed ErrorBody for 401 and 403.
+openapi/openapi.json: typed answers for 200, typed ErrorBody for 401 and 403, and the optional
+token of GET /api/greeting.
 
 usage: python3 python_client.py <base URL> <token with read:messages> <token without it>
 (the generated package `protected_api_client` must be importable)
@@ -8,7 +9,7 @@ usage: python3 python_client.py <base URL> <token with read:messages> <token wit
 import sys
 
 from protected_api_client import AuthenticatedClient, Client
-from protected_api_client.api.messages import get_private, get_private_scoped, get_public
+from protected_api_client.api.messages import get_greeting, get_private, get_private_scoped, get_public
 from protected_api_client.models import AccessGranted, ErrorBody, Message
 
 
@@ -25,6 +26,13 @@ def main() -> None:
     public = get_public.sync_detailed(client=anonymous)
     check(public.status_code == 200 and isinstance(public.parsed, Message), "GET /api/public is a typed Message")
     check(public.parsed.message == "Hello, World!", "it says Hello, World!")
+
+    stranger = get_greeting.sync_detailed(client=anonymous)
+    check(stranger.status_code == 200 and stranger.parsed.message == "Hello, stranger", "GET /api/greeting: a stranger")
+    named = get_greeting.sync_detailed(client=AuthenticatedClient(base_url=base, token=token))
+    check(named.status_code == 200 and named.parsed.message == "Hello, dev-user", "with a token: by name")
+    bad = get_greeting.sync_detailed(client=AuthenticatedClient(base_url=base, token="not-a-jwt"))
+    check(bad.status_code == 401 and bad.parsed.error == "invalid_token", "with a bad token: a typed 401, never a stranger")
 
     refused = get_private.sync_detailed(client=anonymous)
     check(refused.status_code == 401 and isinstance(refused.parsed, ErrorBody), "no token: a typed 401 ErrorBody")
