@@ -2,17 +2,18 @@
 //!
 //! 1. **the header** — poem-openapi extracts `Authorization: Bearer <token>` for the
 //!    [`BearerAuth`] security scheme (`scheme.rs`); with no such header it never calls the checker
-//!    and [`BearerChallenge`] answers instead (step 8);
+//!    and [`BearerChallenge`] answers instead (step 8). [`OptionalBearerAuth`] lets an operation
+//!    run without the header, and checks a token that is sent the same way;
 //! 2. **the scheme checker** — `scheme.rs` refuses a second `Authorization` header and hands the
 //!    token to the [`Verifier`] attached to the routes;
 //! 3. **the verifier** (`verifier.rs`) — size limit, the [`TokenCache`] of tokens verified
-//!    before, the strictly read JOSE header (`token_header.rs`: `alg` allow-list, `crit`), all
-//!    before any network call;
+//!    before, the strictly read JOSE header (`token_header.rs`: `alg` allow-list, `crit`, and
+//!    `typ` under the RFC 9068 [`TokenProfile`]), all before any network call;
 //! 4. **the key store** ([`jwks`]) — the key for the header's `kid`: [`KeyStore`] answers from
 //!    its moka cache, or fetches through [`JwksSource`] as its [`RefreshPolicy`] allows;
 //! 5. **the signature**, checked with that key in `verifier.rs`;
 //! 6. **the claim rules** — [`Claims`] read strictly (`claims.rs`), then [`ClaimRules`]:
-//!    issuer, audience, `exp`, `nbf`, `iat`;
+//!    issuer, audience, `exp`, `nbf`, `iat`, and the claims the token profile requires;
 //! 7. **the claims** reach the operation inside [`BearerAuth`]; a scope the operation needs is
 //!    checked by [`ScopeDenied`] (`scope.rs`), which also documents the 403 in the spec.
 //!
