@@ -416,8 +416,13 @@ impl Service {
 }
 
 /// The value of the series `name` in a Prometheus text exposition.
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines().find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
+/// The sum of every series whose line starts with `prefix` (a name, or a name and its first
+/// labels without the closing brace), so a label added later does not hide a series.
+fn metric(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|line| line.starts_with(prefix))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
 }
 
 impl Drop for Service {
@@ -561,9 +566,9 @@ fn report(
     if rss_end - rss_warm > 10.0 {
         violations.push(format!("RSS grew from {rss_warm:.1} MiB to {rss_end:.1} MiB"));
     }
-    let successes = metric(metrics, "jwks_fetches_total{outcome=\"success\"}");
-    let failures = metric(metrics, "jwks_fetches_total{outcome=\"failure\"}");
-    let unknown_kid = metric(metrics, "jwks_unknown_kid_refetches_total");
+    let successes = metric(metrics, "jwks_fetches_total{outcome=\"success\"");
+    let failures = metric(metrics, "jwks_fetches_total{outcome=\"failure\"");
+    let unknown_kid = metric(metrics, "jwks_unknown_kid_refetches_total{");
     let seconds = duration.as_secs_f64();
     let unknown_kid_bound = (seconds / COOLDOWN.as_secs_f64()).ceil() + 1.0;
     let fetch_bound = 1.0 + unknown_kid_bound + (seconds / TTL.min(RETRY_INITIAL).as_secs_f64()).ceil() + 1.0;

@@ -18,6 +18,25 @@ use protected_api::{
     startup::Application,
 };
 
+/// A verifier trusting nine issuers that are never reached and, last, `issuer` (a running
+/// development issuer): the worst place for the issuer a token names.
+async fn ten_issuers(issuer: &DevIssuer, token_cache: bool) -> Arc<Verifier> {
+    let mut issuers: Vec<String> = (1..10).map(|n| format!("http://127.0.0.1:9/issuer-{n}/")).collect();
+    issuers.push(issuer.issuer().to_owned());
+    let figment = Sources::built_in("production")
+        .files()
+        .merge(Serialized::default("server.port", 0))
+        .merge(Serialized::default("auth0.issuers", issuers))
+        .merge(Serialized::default("auth0.audience", issuer.audience()))
+        .merge(Serialized::default("token_cache.enabled", token_cache));
+    let settings = settings::extract(figment).expect("settings");
+    let application = Application::build(&settings).await.expect("application");
+    let verifier = Arc::clone(&application.state().verifier);
+    tokio::spawn(application.run_until(pending()));
+    verifier.issuers().last().unwrap().key_store().warm_up().await;
+    verifier
+}
+
 /// A running service with the development issuer, and its verifier.
 async fn service(token_cache: bool) -> (Arc<Verifier>, Arc<DevIssuer>) {
     let sources = Sources::built_in("dev");
@@ -30,7 +49,7 @@ async fn service(token_cache: bool) -> (Arc<Verifier>, Arc<DevIssuer>) {
     let verifier = Arc::clone(&application.state().verifier);
     let issuer = Arc::clone(application.state().dev_issuer.as_ref().expect("the development issuer"));
     tokio::spawn(application.run_until(pending()));
-    verifier.key_store().warm_up().await;
+    verifier.issuers()[0].key_store().warm_up().await;
     (verifier, issuer)
 }
 
@@ -49,8 +68,16 @@ fn verification(c: &mut Criterion) {
     c.bench_function("verify: RS256, key cached, token cache off", |b| {
         b.to_async(&runtime).iter(|| async { uncached.verify(&token).await.unwrap() })
     });
+    let ten = runtime.block_on(ten_issuers(&issuer, false));
+    c.bench_function("verify: RS256, token cache off, 10 issuers", |b| {
+        b.to_async(&runtime).iter(|| async { ten.verify(&token).await.unwrap() })
+    });
     c.bench_function("verify: verified-token cache hit", |b| {
         b.to_async(&runtime).iter(|| async { cached.verify(&cached_token).await.unwrap() })
+    });
+    let ten_cached = runtime.block_on(ten_issuers(&issuer, true));
+    c.bench_function("verify: verified-token cache hit, 10 issuers", |b| {
+        b.to_async(&runtime).iter(|| async { ten_cached.verify(&token).await.unwrap() })
     });
     let garbage = "eyJhbGciOiJSUzI1NiJ9.not-base64!.signature";
     c.bench_function("verify: garbage token (401)", |b| {

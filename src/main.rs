@@ -56,7 +56,7 @@ async fn serve() -> ExitCode {
     let address = application.address();
     tracing::info!(
         %address,
-        issuer = %application.state().verifier.issuer(),
+        issuers = %application.state().verifier.issuers().iter().map(|issuer| issuer.issuer()).collect::<Vec<_>>().join(", "),
         audience = %application.state().verifier.audience(),
         "listening on http://{address}/ (Swagger UI at http://{address}/docs)"
     );

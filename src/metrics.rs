@@ -39,6 +39,13 @@ struct ReasonLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: FetchOutcome,
+    issuer: Arc<str>,
+}
+
+/// An issuer label: only ever a configured issuer, so the label set stays bounded.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IssuerLabels {
+    issuer: Arc<str>,
 }
 
 impl EncodeLabelValue for FetchOutcome {
@@ -80,8 +87,8 @@ pub struct Metrics {
     verified: Counter,
     check_duration: Histogram,
     key_fetches: Family<OutcomeLabels, Counter>,
-    unknown_kid_refetches: Counter,
-    key_set_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    unknown_kid_refetches: Family<IssuerLabels, Counter>,
+    key_set_age: Family<IssuerLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     cached_tokens: Gauge,
     connections: ConnectionStats,
 }
@@ -102,8 +109,8 @@ impl Metrics {
         let verified = Counter::default();
         let check_duration = Histogram::new(exponential_buckets(0.000_005, 2.0, 14));
         let key_fetches = Family::<OutcomeLabels, Counter>::default();
-        let unknown_kid_refetches = Counter::default();
-        let key_set_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let unknown_kid_refetches = Family::<IssuerLabels, Counter>::default();
+        let key_set_age = Family::<IssuerLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
         let cached_tokens = Gauge::default();
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
@@ -118,15 +125,15 @@ impl Metrics {
             "Duration of the full checks of valid tokens not in the token cache: header, key, signature, claims",
             check_duration.clone(),
         );
-        registry.register("jwks_fetches", "Signing key set fetches by outcome", key_fetches.clone());
+        registry.register("jwks_fetches", "Signing key set fetches by outcome and issuer", key_fetches.clone());
         registry.register(
             "jwks_unknown_kid_refetches",
-            "Key set fetches caused by a token whose kid was not in the cached key set (at most one per cooldown)",
+            "Key set fetches caused by a token whose kid was not in the issuer's cached key set (at most one per cooldown)",
             unknown_kid_refetches.clone(),
         );
         registry.register(
             "jwks_key_set_age_seconds",
-            "Age of the cached signing key set (-1: none)",
+            "Age of the issuer's cached signing key set (-1: none)",
             key_set_age.clone(),
         );
         registry.register("auth_token_cache_entries", "Verified tokens held in the token cache", cached_tokens.clone());
@@ -187,10 +194,17 @@ impl Metrics {
         self.rejections.get_or_create(&ReasonLabels { reason }).inc();
     }
 
-    /// The metrics in the Prometheus text format, with the key set age and the token cache size
-    /// as of now.
-    pub fn render(&self, key_set_age: Option<Duration>, cached_tokens: u64) -> String {
-        self.key_set_age.set(key_set_age.map_or(-1.0, |age| age.as_secs_f64()));
+    /// The metrics in the Prometheus text format, with each issuer's key set age and the token
+    /// cache size as of now.
+    pub fn render<'a>(
+        &self,
+        key_set_ages: impl IntoIterator<Item = (&'a str, Option<Duration>)>,
+        cached_tokens: u64,
+    ) -> String {
+        for (issuer, age) in key_set_ages {
+            let gauge = self.key_set_age.get_or_create(&IssuerLabels { issuer: issuer.into() });
+            gauge.set(age.map_or(-1.0, |age| age.as_secs_f64()));
+        }
         self.cached_tokens.set(i64::try_from(cached_tokens).unwrap_or(i64::MAX));
         let mut text = String::new();
         encode(&mut text, &self.registry).expect("writing to a String cannot fail");
@@ -208,12 +222,12 @@ impl AuthObserver for Metrics {
         self.check_duration.observe(elapsed.as_secs_f64());
     }
 
-    fn key_fetch(&self, outcome: FetchOutcome) {
-        self.key_fetches.get_or_create(&OutcomeLabels { outcome }).inc();
+    fn key_fetch(&self, issuer: &str, outcome: FetchOutcome) {
+        self.key_fetches.get_or_create(&OutcomeLabels { outcome, issuer: issuer.into() }).inc();
     }
 
-    fn unknown_kid_refetch(&self) {
-        self.unknown_kid_refetches.inc();
+    fn unknown_kid_refetch(&self, issuer: &str) {
+        self.unknown_kid_refetches.get_or_create(&IssuerLabels { issuer: issuer.into() }).inc();
     }
 }
 
@@ -221,12 +235,16 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
 }
 
-/// `GET /metrics`, with the key set age and token cache size read from `verifier` now.
+/// `GET /metrics`, with each issuer's key set age and the token cache size read from `verifier`
+/// now.
 #[handler]
 pub async fn metrics_endpoint(metrics: Data<&Arc<Metrics>>, verifier: Data<&Arc<Verifier>>) -> Response {
-    let age = verifier.key_store().health().await.age;
+    let mut ages = Vec::with_capacity(verifier.issuers().len());
+    for issuer in verifier.issuers() {
+        ages.push((issuer.issuer(), issuer.key_store().health().await.age));
+    }
     let cached_tokens = verifier.token_cache().map_or(0, |cache| cache.len());
     Response::builder()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(metrics.render(age, cached_tokens))
+        .body(metrics.render(ages, cached_tokens))
 }

@@ -24,13 +24,13 @@ use crate::{
     },
     auth::{
         AuthObserver, BearerChallenge, ClaimRules, FetchError, JwksSource, KeyStore, ProviderUrl,
-        RESOURCE_METADATA_PATH, ResourceMetadata, TokenPolicy, Verifier, resource_metadata_path,
+        RESOURCE_METADATA_PATH, ResourceMetadata, TokenPolicy, TrustedIssuer, Verifier, resource_metadata_path,
         serve_resource_metadata,
     },
     dev_issuer::{self, DevIssuer, DevIssuerError, api::DevTokenApi},
     http::{BodyLimit, ConnectionLimits, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
     metrics::{METRICS_PATH, Metrics, metrics_endpoint},
-    settings::{IdentityProvider, Settings, values::Origin},
+    settings::{IdentityProvider, IssuerSettings, Settings, values::Origin},
     telemetry::{REQUEST_ID_HEADER, RequestTrace},
 };
 
@@ -99,14 +99,19 @@ impl Application {
         };
         let metrics = Arc::new(Metrics::new());
         let (verifier, dev_issuer) = match &settings.identity_provider {
-            IdentityProvider::Configured { issuer, audience, jwks_url } => {
-                (verifier(settings, issuer.clone(), audience.clone(), jwks_url.clone(), &metrics)?, None)
-            }
+            IdentityProvider::Configured(issuers) => (verifier(settings, issuers, &metrics)?, None),
             IdentityProvider::Development { audience } => {
                 let issuer = ProviderUrl::parse(&format!("http://{}/dev/", reachable(address)))
                     .expect("a loopback http URL passes the URL policy");
                 let dev_issuer = DevIssuer::generate(issuer.to_string(), audience.clone())?;
-                (verifier(settings, issuer, audience.clone(), None, &metrics)?, Some(Arc::new(dev_issuer)))
+                let issuers = [IssuerSettings {
+                    issuer,
+                    audience: audience.clone(),
+                    jwks_url: None,
+                    algorithms: settings.auth0.algorithms.clone(),
+                    token_profile: settings.auth0.token_profile,
+                }];
+                (verifier(settings, &issuers, &metrics)?, Some(Arc::new(dev_issuer)))
             }
         };
         let public_url = match &settings.server.public_url {
@@ -150,8 +155,10 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     /// The signing keys are fetched in the background; the server does not wait for them.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        let keys = Arc::clone(self.state.verifier.key_store());
-        tokio::spawn(async move { keys.warm_up().await });
+        for issuer in self.state.verifier.issuers() {
+            let keys = Arc::clone(issuer.key_store());
+            tokio::spawn(async move { keys.warm_up().await });
+        }
         let (stop, stopped) = watch::channel(false);
         let stopping = move || {
             let mut stopped = stopped.clone();
@@ -189,29 +196,26 @@ impl Application {
     }
 }
 
-/// The verifier of tokens from `issuer` for `audience`: its key source, key store and token
-/// cache built as the settings say, reporting to `metrics`.
-fn verifier(
-    settings: &Settings,
-    issuer: ProviderUrl,
-    audience: String,
-    jwks_url: Option<ProviderUrl>,
-    metrics: &Arc<Metrics>,
-) -> Result<Verifier, FetchError> {
+/// The verifier of tokens from `issuers`: for each, its key source and key store built as the
+/// settings say; one token cache for all; everything reporting to `metrics`.
+fn verifier(settings: &Settings, issuers: &[IssuerSettings], metrics: &Arc<Metrics>) -> Result<Verifier, FetchError> {
     let observer: Arc<dyn AuthObserver> = Arc::clone(metrics) as _;
     let token_cache = settings.token_cache.cache();
-    let algorithms = settings.auth0.algorithms.clone();
-    let rules = ClaimRules {
-        issuer: issuer.to_string(),
-        audience,
-        leeway: settings.auth0.leeway,
-        profile: settings.auth0.token_profile,
-    };
-    let source = JwksSource::new(issuer, jwks_url, &settings.jwks.fetch_limits())?;
-    let refresh = settings.jwks.refresh_policy();
-    let keys = KeyStore::new(source, algorithms.clone(), refresh, token_cache.clone(), Arc::clone(&observer));
-    let policy = TokenPolicy { algorithms, max_token_bytes: settings.auth0.max_token_bytes, rules };
-    Ok(Verifier::new(policy, Arc::new(keys), token_cache, observer))
+    let mut trusted = Vec::with_capacity(issuers.len());
+    for issuer in issuers {
+        let rules = ClaimRules {
+            issuer: issuer.issuer.to_string(),
+            audience: issuer.audience.clone(),
+            leeway: settings.auth0.leeway,
+            profile: issuer.token_profile,
+        };
+        let source = JwksSource::new(issuer.issuer.clone(), issuer.jwks_url.clone(), &settings.jwks.fetch_limits())?;
+        let refresh = settings.jwks.refresh_policy();
+        let algorithms = issuer.algorithms.clone();
+        let keys = KeyStore::new(source, algorithms.clone(), refresh, token_cache.clone(), Arc::clone(&observer));
+        trusted.push(TrustedIssuer::new(TokenPolicy { algorithms, rules }, Arc::new(keys)));
+    }
+    Ok(Verifier::new(trusted, settings.auth0.max_token_bytes, token_cache, observer))
 }
 
 async fn bind(address: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {
@@ -287,7 +291,8 @@ pub fn routes(state: &AppState) -> Routes {
             routes
         }
     };
-    let metadata = Arc::new(ResourceMetadata::new(verifier.audience(), verifier.issuer(), api::SCOPES));
+    let issuers = verifier.issuers().iter().map(TrustedIssuer::issuer);
+    let metadata = Arc::new(ResourceMetadata::new(verifier.audience(), issuers, api::SCOPES));
     let mut metadata_paths = vec![RESOURCE_METADATA_PATH];
     if metadata_path != RESOURCE_METADATA_PATH {
         metadata_paths.push(&metadata_path);

@@ -15,20 +15,45 @@ pub struct Health {
     pub status: String,
 }
 
-/// Whether tokens can be verified now, and the state of the signing keys.
+/// Whether tokens can be verified now, and the state of the signing keys: of every trusted
+/// issuer together (the oldest key set, every key id, the first failure), then of each.
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct Readiness {
+    /// `ready` when every issuer has usable keys, else `not_ready`.
+    pub status: String,
+    /// Age of the oldest cached key set, in seconds.
+    pub key_set_age_seconds: Option<u64>,
+    /// Key ids of every cached key set.
+    pub key_ids: Vec<String>,
+    /// The oldest of the issuers' last successful fetches (RFC 3339).
+    pub last_fetch: Option<String>,
+    /// Why the last fetch of the first issuer whose fetch failed failed.
+    pub last_fetch_error: Option<String>,
+    /// Each trusted issuer.
+    pub issuers: Vec<IssuerReadiness>,
+}
+
+/// The signing keys of one trusted issuer.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct IssuerReadiness {
+    /// The issuer.
+    pub issuer: String,
     /// `ready` or `not_ready`.
     pub status: String,
-    /// Age of the cached key set, in seconds.
+    /// Age of its cached key set, in seconds.
     pub key_set_age_seconds: Option<u64>,
-    /// Key ids of the cached key set.
+    /// Key ids of its cached key set.
     pub key_ids: Vec<String>,
-    /// When the key set was last fetched successfully (RFC 3339).
+    /// When its key set was last fetched successfully (RFC 3339).
     pub last_fetch: Option<String>,
-    /// Why the last fetch failed, if it did.
+    /// Why its last fetch failed, if it did.
     pub last_fetch_error: Option<String>,
+}
+
+fn status(ready: bool) -> String {
+    if ready { "ready" } else { "not_ready" }.to_owned()
 }
 
 /// The answer of `GET /healthz`.
@@ -68,14 +93,32 @@ impl HealthApi {
     /// Answers 200 when the identity provider's signing keys are cached and usable, else 503.
     #[oai(path = "/readyz", method = "get", operation_id = "getReadiness")]
     async fn readyz(&self, verifier: Data<&Arc<Verifier>>) -> ReadinessResponse {
-        let health = verifier.key_store().health().await;
+        let mut issuers = Vec::with_capacity(verifier.issuers().len());
+        let mut oldest_success = None;
+        for issuer in verifier.issuers() {
+            let health = issuer.key_store().health().await;
+            oldest_success = match (oldest_success, health.last_success) {
+                (Some(oldest), Some(at)) => Some(std::cmp::min(oldest, at)),
+                (oldest, at) => oldest.or(at),
+            };
+            issuers.push(IssuerReadiness {
+                issuer: issuer.issuer().to_owned(),
+                status: status(health.ready),
+                key_set_age_seconds: health.age.map(|age| age.as_secs()),
+                key_ids: health.key_ids,
+                last_fetch: health.last_success.map(|at| humantime::format_rfc3339_seconds(at).to_string()),
+                last_fetch_error: health.last_error.map(|error| error.to_string()),
+            });
+        }
+        let ready = issuers.iter().all(|issuer| issuer.status == "ready");
         let report = Readiness {
-            status: if health.ready { "ready" } else { "not_ready" }.to_owned(),
-            key_set_age_seconds: health.age.map(|age| age.as_secs()),
-            key_ids: health.key_ids,
-            last_fetch: health.last_success.map(|at| humantime::format_rfc3339_seconds(at).to_string()),
-            last_fetch_error: health.last_error.map(|error| error.to_string()),
+            status: status(ready),
+            key_set_age_seconds: issuers.iter().filter_map(|issuer| issuer.key_set_age_seconds).max(),
+            key_ids: issuers.iter().flat_map(|issuer| issuer.key_ids.iter().cloned()).collect(),
+            last_fetch: oldest_success.map(|at| humantime::format_rfc3339_seconds(at).to_string()),
+            last_fetch_error: issuers.iter().find_map(|issuer| issuer.last_fetch_error.clone()),
+            issuers,
         };
-        if health.ready { ReadinessResponse::Ready(Json(report)) } else { ReadinessResponse::NotReady(Json(report)) }
+        if ready { ReadinessResponse::Ready(Json(report)) } else { ReadinessResponse::NotReady(Json(report)) }
     }
 }

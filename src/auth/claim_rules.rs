@@ -82,7 +82,7 @@ impl ClaimRules {
         match &claims.iss {
             None => return Err(TokenRejection::MissingClaim("iss")),
             Some(iss) if *iss != self.issuer => {
-                return Err(TokenRejection::BadIssuer { expected: self.issuer.clone() });
+                return Err(TokenRejection::BadIssuer { expected: self.issuer.clone(), found: iss.clone() });
             }
             Some(_) => {}
         }

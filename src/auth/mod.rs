@@ -7,13 +7,15 @@
 //! 2. **the scheme checker** — `scheme.rs` refuses a second `Authorization` header and hands the
 //!    token to the [`Verifier`] attached to the routes;
 //! 3. **the verifier** (`verifier.rs`) — size limit, the [`TokenCache`] of tokens verified
-//!    before, the strictly read JOSE header (`token_header.rs`: `alg` allow-list, `crit`, and
-//!    `typ` under the RFC 9068 [`TokenProfile`]), all before any network call;
-//! 4. **the key store** ([`jwks`]) — the key for the header's `kid`: [`KeyStore`] answers from
-//!    its moka cache, or fetches through [`JwksSource`] as its [`RefreshPolicy`] allows;
+//!    before, the strictly read JOSE header (`token_header.rs`) and claims (`claims.rs`), whose
+//!    `iss` picks the [`TrustedIssuer`]; then that issuer's `alg` allow-list, `crit`, and `typ`
+//!    under its RFC 9068 [`TokenProfile`] — all before any network call;
+//! 4. **the key store** ([`jwks`]) — the key for the header's `kid`: the issuer's [`KeyStore`]
+//!    answers from its moka cache, or fetches through [`JwksSource`] as its [`RefreshPolicy`]
+//!    allows;
 //! 5. **the signature**, checked with that key in `verifier.rs`;
-//! 6. **the claim rules** — [`Claims`] read strictly (`claims.rs`), then [`ClaimRules`]:
-//!    issuer, audience, `exp`, `nbf`, `iat`, and the claims the token profile requires;
+//! 6. **the claim rules** — the issuer's [`ClaimRules`] on the claims, trusted now: issuer,
+//!    audience, `exp`, `nbf`, `iat`, and the claims the token profile requires;
 //! 7. **the claims** reach the operation inside [`BearerAuth`]; a scope the operation needs is
 //!    checked by [`ScopeDenied`] (`scope.rs`), which also documents the 403 in the spec.
 //!
@@ -48,4 +50,4 @@ pub use observer::{AuthObserver, FetchOutcome};
 pub use scheme::{BearerAuth, OptionalBearerAuth};
 pub use scope::{RequiredScope, ScopeDenied};
 pub use token_cache::TokenCache;
-pub use verifier::{TokenPolicy, Verifier, unix_now};
+pub use verifier::{TokenPolicy, TrustedIssuer, Verifier, unix_now};

@@ -21,9 +21,9 @@ pub trait AuthObserver: Send + Sync {
     /// A valid token not in the token cache was checked in full in `elapsed`.
     fn full_check(&self, elapsed: Duration);
 
-    /// A key set fetch ended.
-    fn key_fetch(&self, outcome: FetchOutcome);
+    /// A fetch of `issuer`'s key set ended.
+    fn key_fetch(&self, issuer: &str, outcome: FetchOutcome);
 
-    /// A token whose `kid` was not in the cached key set caused a refetch.
-    fn unknown_kid_refetch(&self);
+    /// A token whose `kid` was not in `issuer`'s cached key set caused a refetch.
+    fn unknown_kid_refetch(&self, issuer: &str);
 }

@@ -26,15 +26,17 @@ use super::claims::Claims;
 pub struct VerifiedToken {
     /// The claims, shared with every request presenting the same token.
     pub claims: Arc<Claims>,
+    /// The position of its issuer among the verifier's trusted issuers.
+    pub issuer: usize,
     /// The `kid` of the key that verified it.
     pub kid: Option<String>,
     lifetime: Duration,
 }
 
 impl VerifiedToken {
-    /// A token verified now, remembered for at most `lifetime`.
-    pub fn new(claims: Arc<Claims>, kid: Option<String>, lifetime: Duration) -> Self {
-        VerifiedToken { claims, kid, lifetime }
+    /// A token of the issuer at `issuer` verified now, remembered for at most `lifetime`.
+    pub fn new(claims: Arc<Claims>, issuer: usize, kid: Option<String>, lifetime: Duration) -> Self {
+        VerifiedToken { claims, issuer, kid, lifetime }
     }
 }
 
@@ -90,11 +92,14 @@ impl TokenCache {
         }
     }
 
-    /// Drops every token whose signing key is not in `kids` (tokens of keys without a `kid`
-    /// cannot be told apart, so they are dropped too).
-    pub fn retain_keys(&self, kids: HashSet<String>) {
-        let result =
-            self.cache.invalidate_entries_if(move |_, token| token.kid.as_ref().is_none_or(|kid| !kids.contains(kid)));
+    /// Drops every token of `issuer` whose signing key is not in `kids` (tokens of keys without
+    /// a `kid` cannot be told apart, so they are dropped too); other issuers' tokens stay.
+    pub fn retain_keys(&self, issuer: &str, kids: HashSet<String>) {
+        let issuer = issuer.to_owned();
+        let result = self.cache.invalidate_entries_if(move |_, token| {
+            token.claims.iss.as_deref() == Some(issuer.as_str())
+                && token.kid.as_ref().is_none_or(|kid| !kids.contains(kid))
+        });
         if let Err(error) = result {
             tracing::warn!(%error, "could not drop cached tokens of removed keys; clearing the cache");
             self.cache.invalidate_all();
@@ -118,8 +123,8 @@ mod tests {
     use super::*;
 
     fn verified(kid: &str, lifetime: Duration) -> VerifiedToken {
-        let claims: Claims = serde_json::from_value(serde_json::json!({"sub": kid})).unwrap();
-        VerifiedToken::new(Arc::new(claims), Some(kid.to_owned()), lifetime)
+        let claims: Claims = serde_json::from_value(serde_json::json!({"iss": "https://a/", "sub": kid})).unwrap();
+        VerifiedToken::new(Arc::new(claims), 0, Some(kid.to_owned()), lifetime)
     }
 
     #[test]
@@ -149,7 +154,9 @@ mod tests {
         let cache = TokenCache::new(10, Duration::from_secs(60));
         cache.insert(TokenKey::from("old"), verified("old-key", Duration::from_secs(60)));
         cache.insert(TokenKey::from("new"), verified("new-key", Duration::from_secs(60)));
-        cache.retain_keys(HashSet::from(["new-key".to_owned()]));
+        cache.retain_keys("https://other/", HashSet::new());
+        assert!(cache.get(&"old".into()).is_some(), "another issuer's refresh keeps them");
+        cache.retain_keys("https://a/", HashSet::from(["new-key".to_owned()]));
         assert!(cache.get(&"old".into()).is_none());
         assert!(cache.get(&"new".into()).is_some());
     }

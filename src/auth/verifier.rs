@@ -1,9 +1,11 @@
 //! Turns a bearer token into verified [`Claims`], or says precisely why not.
 //!
 //! Order: size limit; a token verified before is answered from the token cache (its `exp` and
-//! `nbf` checked again); then structure and the strictly read header (`token_header`: `alg`
-//! allow-list, `crit`) — all before any network call — then the key, the signature (RSA keys
-//! prepared at fetch time), the strictly read claims (`Claims`), and the claim rules.
+//! `nbf` checked again); then structure, the strictly read header (`token_header`) and the
+//! strictly read claims (`Claims`), whose `iss` picks the [`TrustedIssuer`] — an issuer not
+//! trusted is refused here, before any network call — then that issuer's `alg` allow-list, `crit`
+//! and token profile, its key, the signature (RSA keys prepared at fetch time), and its claim
+//! rules. The claims are trusted only once the signature verifies.
 
 use std::{sync::Arc, time::Instant};
 
@@ -21,109 +23,45 @@ use super::{
     token_header::{HEADER_ON_STACK, parse_header},
 };
 
-/// What a token must be, apart from its signature: built by startup from the settings.
+/// What a token of one issuer must be, apart from its signature: built by startup from the
+/// settings.
 #[derive(Debug, Clone)]
 pub struct TokenPolicy {
     /// The accepted signature algorithms (never `none` or HS*).
     pub algorithms: Vec<Algorithm>,
-    /// Longer tokens are refused unparsed.
-    pub max_token_bytes: usize,
-    /// Issuer, audience and time checks.
+    /// Issuer, audience, time and profile checks.
     pub rules: ClaimRules,
 }
 
-/// Verifies access tokens of one issuer for one audience.
-pub struct Verifier {
+/// One trusted issuer: its signing keys and what its tokens must be.
+pub struct TrustedIssuer {
     keys: Arc<KeyStore>,
     rules: ClaimRules,
     algorithms: Vec<Algorithm>,
     accepted: String,
-    max_token_bytes: usize,
-    token_cache: Option<Arc<TokenCache>>,
-    observer: Arc<dyn AuthObserver>,
 }
 
-impl Verifier {
-    /// A verifier checking tokens as `policy` says against the keys of `keys`, remembering
-    /// verified tokens in `token_cache` and reporting to `observer`.
-    pub fn new(
-        policy: TokenPolicy,
-        keys: Arc<KeyStore>,
-        token_cache: Option<Arc<TokenCache>>,
-        observer: Arc<dyn AuthObserver>,
-    ) -> Self {
-        let TokenPolicy { algorithms, max_token_bytes, rules } = policy;
+impl TrustedIssuer {
+    /// Tokens of `policy.rules.issuer`, checked as `policy` says against the keys of `keys`.
+    pub fn new(policy: TokenPolicy, keys: Arc<KeyStore>) -> Self {
+        let TokenPolicy { algorithms, rules } = policy;
         let accepted = algorithms.iter().map(|alg| format!("{alg:?}")).collect::<Vec<_>>().join(", ");
-        Verifier { keys, rules, algorithms, accepted, max_token_bytes, token_cache, observer }
+        TrustedIssuer { keys, rules, algorithms, accepted }
     }
 
-    /// The issuer whose tokens are accepted.
+    /// The exact `iss` of its tokens.
     pub fn issuer(&self) -> &str {
         &self.rules.issuer
     }
 
-    /// The audience accepted tokens carry.
+    /// The audience its tokens carry.
     pub fn audience(&self) -> &str {
         &self.rules.audience
     }
 
-    /// The cache of verified tokens, when enabled.
-    pub fn token_cache(&self) -> Option<&Arc<TokenCache>> {
-        self.token_cache.as_ref()
-    }
-
-    /// The store of the issuer's signing keys.
+    /// The store of its signing keys.
     pub fn key_store(&self) -> &Arc<KeyStore> {
         &self.keys
-    }
-
-    /// Verifies `token` and returns its claims.
-    pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
-        if token.len() > self.max_token_bytes {
-            return Err(TokenRejection::TooLong { limit: self.max_token_bytes }.into());
-        }
-        let cached = self.token_cache.as_ref().map(|cache| (cache, TokenKey::from(token)));
-        if let Some(known) = cached.as_ref().and_then(|(cache, key)| cache.get(key)) {
-            self.rules.check_times(&known.claims, unix_now())?;
-            self.observer.verified();
-            return Ok(Arc::clone(&known.claims));
-        }
-        let started = Instant::now();
-        let (mut on_stack, mut on_heap) = ([0_u8; HEADER_ON_STACK], Vec::new());
-        let header = parse_header(token, &mut on_stack, &mut on_heap)?;
-        let alg = self.allowed_algorithm(&header.alg)?;
-        if header.crit {
-            return Err(TokenRejection::CriticalHeader.into());
-        }
-        self.rules.profile.check_type(header.typ.as_deref())?;
-        let key = self.keys.key_for(header.kid.as_deref(), alg).await?;
-        if !key.fits(alg) {
-            return Err(TokenRejection::KeyAlgorithmMismatch {
-                kid: header.kid.unwrap_or_default().into_owned(),
-                alg: header.alg.into_owned(),
-            }
-            .into());
-        }
-        let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenRejection::NotAJwt)?;
-        let signed = match key.prepared(alg) {
-            Some(prepared) => verify_prepared(signing_input, signature, prepared)?,
-            None => jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &key.decoding_key, alg)
-                .map_err(|error| rejection_for(error.kind()))?,
-        };
-        if !signed {
-            return Err(TokenRejection::BadSignature.into());
-        }
-        let claims = claims_of(signing_input)?;
-        let now = unix_now();
-        self.rules.check(&claims, now)?;
-        self.observer.verified();
-        self.observer.full_check(started.elapsed());
-        let claims = Arc::new(claims);
-        if let Some((cache, token_key)) = cached {
-            let lifetime = cache.lifetime(self.rules.remaining_validity(&claims, now));
-            cache.insert(token_key, VerifiedToken::new(Arc::clone(&claims), key.kid.clone(), lifetime));
-        }
-        Ok(claims)
     }
 
     fn allowed_algorithm(&self, name: &str) -> Result<Algorithm, TokenRejection> {
@@ -136,6 +74,109 @@ impl Verifier {
             return Err(not_allowed());
         }
         Ok(alg)
+    }
+}
+
+/// Verifies access tokens of the trusted issuers.
+pub struct Verifier {
+    issuers: Vec<TrustedIssuer>,
+    /// The trusted issuers, for a refusal's description.
+    trusted: String,
+    max_token_bytes: usize,
+    token_cache: Option<Arc<TokenCache>>,
+    observer: Arc<dyn AuthObserver>,
+}
+
+impl Verifier {
+    /// A verifier of tokens from `issuers` (at least one) no longer than `max_token_bytes`,
+    /// remembering verified tokens in `token_cache` and reporting to `observer`.
+    pub fn new(
+        issuers: Vec<TrustedIssuer>,
+        max_token_bytes: usize,
+        token_cache: Option<Arc<TokenCache>>,
+        observer: Arc<dyn AuthObserver>,
+    ) -> Self {
+        assert!(!issuers.is_empty(), "a verifier needs at least one trusted issuer");
+        let trusted = issuers.iter().map(TrustedIssuer::issuer).collect::<Vec<_>>().join(", ");
+        Verifier { issuers, trusted, max_token_bytes, token_cache, observer }
+    }
+
+    /// The trusted issuers, in the order configured.
+    pub fn issuers(&self) -> &[TrustedIssuer] {
+        &self.issuers
+    }
+
+    /// The audience of the first issuer: the resource this service is.
+    pub fn audience(&self) -> &str {
+        self.issuers[0].audience()
+    }
+
+    /// The cache of verified tokens, when enabled.
+    pub fn token_cache(&self) -> Option<&Arc<TokenCache>> {
+        self.token_cache.as_ref()
+    }
+
+    /// Verifies `token` and returns its claims.
+    pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
+        if token.len() > self.max_token_bytes {
+            return Err(TokenRejection::TooLong { limit: self.max_token_bytes }.into());
+        }
+        let cached = self.token_cache.as_ref().map(|cache| (cache, TokenKey::from(token)));
+        if let Some(known) = cached.as_ref().and_then(|(cache, key)| cache.get(key)) {
+            self.issuers[known.issuer].rules.check_times(&known.claims, unix_now())?;
+            self.observer.verified();
+            return Ok(Arc::clone(&known.claims));
+        }
+        let started = Instant::now();
+        let (mut on_stack, mut on_heap) = ([0_u8; HEADER_ON_STACK], Vec::new());
+        let header = parse_header(token, &mut on_stack, &mut on_heap)?;
+        let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenRejection::NotAJwt)?;
+        // The claims pick the issuer before any key lookup: a token naming an issuer that is not
+        // trusted causes no fetch. They are trusted only once the signature verifies.
+        let claims = claims_of(signing_input)?;
+        let (index, issuer) = self.issuer_of(&claims)?;
+        let alg = issuer.allowed_algorithm(&header.alg)?;
+        if header.crit {
+            return Err(TokenRejection::CriticalHeader.into());
+        }
+        issuer.rules.profile.check_type(header.typ.as_deref())?;
+        let key = issuer.keys.key_for(header.kid.as_deref(), alg).await?;
+        if !key.fits(alg) {
+            return Err(TokenRejection::KeyAlgorithmMismatch {
+                kid: header.kid.unwrap_or_default().into_owned(),
+                alg: header.alg.into_owned(),
+            }
+            .into());
+        }
+        let signed = match key.prepared(alg) {
+            Some(prepared) => verify_prepared(signing_input, signature, prepared)?,
+            None => jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &key.decoding_key, alg)
+                .map_err(|error| rejection_for(error.kind()))?,
+        };
+        if !signed {
+            return Err(TokenRejection::BadSignature.into());
+        }
+        let now = unix_now();
+        issuer.rules.check(&claims, now)?;
+        self.observer.verified();
+        self.observer.full_check(started.elapsed());
+        let claims = Arc::new(claims);
+        if let Some((cache, token_key)) = cached {
+            let lifetime = cache.lifetime(issuer.rules.remaining_validity(&claims, now));
+            cache.insert(token_key, VerifiedToken::new(Arc::clone(&claims), index, key.kid.clone(), lifetime));
+        }
+        Ok(claims)
+    }
+
+    /// The trusted issuer the claims name, with its position.
+    fn issuer_of(&self, claims: &Claims) -> Result<(usize, &TrustedIssuer), TokenRejection> {
+        let iss = claims.iss.as_deref().ok_or(TokenRejection::MissingClaim("iss"))?;
+        self.issuers.iter().enumerate().find(|(_, issuer)| issuer.issuer() == iss).ok_or_else(|| {
+            TokenRejection::BadIssuer {
+                expected: self.trusted.clone(),
+                found: iss.chars().filter(|c| !c.is_control()).take(256).collect(),
+            }
+        })
     }
 }
 

@@ -79,6 +79,11 @@ impl DevIssuer {
         &self.issuer
     }
 
+    /// The audience of its tokens.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
     /// The OpenID discovery document.
     pub fn discovery_document(&self) -> &str {
         &self.discovery

@@ -19,8 +19,13 @@ pub use sections::{
 };
 pub use sources::{AUTH0_VARIABLES, DEFAULT_PROFILE, Sources};
 
-use self::{problems::Problems, sections::Section};
-use crate::auth::ProviderUrl;
+use jsonwebtoken::Algorithm;
+
+use self::{
+    problems::Problems,
+    sections::{IssuerTable, Section},
+};
+use crate::auth::{ProviderUrl, TokenProfile};
 pub use crate::telemetry::LogFormat;
 
 /// The profile in which the development issuer can never run.
@@ -87,17 +92,9 @@ sections! {
 
 /// Who issues the tokens the service accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(clippy::large_enum_variant, reason = "one value, built once at start-up")]
 pub enum IdentityProvider {
-    /// A real issuer (an Auth0 tenant or any OpenID provider).
-    Configured {
-        /// The exact `iss` of accepted tokens.
-        issuer: ProviderUrl,
-        /// The audience accepted tokens carry.
-        audience: String,
-        /// Where its keys are published; OpenID discovery when `None`.
-        jwks_url: Option<ProviderUrl>,
-    },
+    /// Real issuers (Auth0 tenants, their custom domains, any OpenID provider): one, or several.
+    Configured(Vec<IssuerSettings>),
     /// The built-in development issuer; its URL is known once the server is bound.
     Development {
         /// The audience of its tokens.
@@ -105,13 +102,33 @@ pub enum IdentityProvider {
     },
 }
 
+/// One trusted issuer and what its tokens must be, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerSettings {
+    /// The exact `iss` of its tokens.
+    pub issuer: ProviderUrl,
+    /// The audience its tokens carry.
+    pub audience: String,
+    /// Where its keys are published; OpenID discovery when `None`.
+    pub jwks_url: Option<ProviderUrl>,
+    /// The algorithms its tokens may be signed with.
+    pub algorithms: Vec<Algorithm>,
+    /// What kind of JWT its tokens must be.
+    pub token_profile: TokenProfile,
+}
+
 impl Settings {
-    /// The configured issuer; `None` with the development issuer.
-    pub fn issuer(&self) -> Option<&ProviderUrl> {
+    /// The configured issuers; none with the development issuer.
+    pub fn issuers(&self) -> &[IssuerSettings] {
         match &self.identity_provider {
-            IdentityProvider::Configured { issuer, .. } => Some(issuer),
-            IdentityProvider::Development { .. } => None,
+            IdentityProvider::Configured(issuers) => issuers,
+            IdentityProvider::Development { .. } => &[],
         }
+    }
+
+    /// The first configured issuer; `None` with the development issuer.
+    pub fn issuer(&self) -> Option<&ProviderUrl> {
+        self.issuers().first().map(|issuer| &issuer.issuer)
     }
 }
 
@@ -140,8 +157,8 @@ pub fn extract(figment: Figment) -> Result<Settings, SettingsError> {
     }
 }
 
-/// The configured issuer with its audience and key set URL, each URL checked against the one
-/// URL policy; else, where allowed, the development issuer.
+/// The configured issuers, each with its audience, key set URL, algorithms and profile, every URL
+/// checked against the one URL policy; else, where allowed, the development issuer.
 fn identity_provider(
     profile: &str,
     auth0: &Auth0Settings,
@@ -158,25 +175,67 @@ fn identity_provider(
     let jwks_url = auth0.jwks_url.as_deref().and_then(|url| {
         ProviderUrl::parse(url).map_err(|why| problems.add("auth0.jwks_url", format!("{url:?} {why}"))).ok()
     });
-    let Some((setting, written)) = auth0.written_issuer() else {
-        if !dev_issuer.enabled {
+    let entries: Vec<(&str, IssuerTable)> = match (auth0.written_issuer(), auth0.issuers.is_empty()) {
+        (Some((setting, _)), false) => {
             problems.add(
-                "auth0.domain",
+                "auth0.issuers",
                 format!(
-                    "no issuer is configured: set AUTH0_DOMAIN (your tenant, e.g. your-tenant.us.auth0.com) or AUTH0_ISSUER (the exact `iss` of your tokens){}",
-                    if production { "; the production profile requires one" } else { "" }
+                    "give either auth0.issuers (AUTH0_ISSUERS) or {setting} (AUTH0_{}), not both",
+                    setting["auth0.".len()..].to_uppercase()
                 ),
             );
-            audience_required(auth0, problems);
             return None;
         }
-        let audience = auth0.audience.clone().or_else(|| dev_issuer.audience.clone()).unwrap_or_default();
-        return Some(IdentityProvider::Development { audience });
+        (Some((setting, issuer)), true) => vec![(
+            setting,
+            IssuerTable { issuer, jwks_url: None, algorithms: None, audience: None, token_profile: None },
+        )],
+        (None, false) => auth0.issuers.iter().map(|entry| ("auth0.issuers", entry.table())).collect(),
+        (None, true) => {
+            if !dev_issuer.enabled {
+                problems.add(
+                    "auth0.domain",
+                    format!(
+                        "no issuer is configured: set AUTH0_DOMAIN (your tenant, e.g. your-tenant.us.auth0.com) or AUTH0_ISSUER (the exact `iss` of your tokens){}",
+                        if production { "; the production profile requires one" } else { "" }
+                    ),
+                );
+                audience_required(auth0, problems);
+                return None;
+            }
+            let audience = auth0.audience.clone().or_else(|| dev_issuer.audience.clone()).unwrap_or_default();
+            return Some(IdentityProvider::Development { audience });
+        }
     };
-    let issuer =
-        ProviderUrl::parse(&written).map_err(|why| problems.add(setting, format!("the issuer {written:?} {why}"))).ok();
-    let audience = audience_required(auth0, problems);
-    Some(IdentityProvider::Configured { issuer: issuer?, audience: audience?, jwks_url })
+    let mut issuers = Vec::new();
+    let mut missing_audience = false;
+    for (setting, entry) in entries {
+        let issuer = ProviderUrl::parse(&entry.issuer)
+            .map_err(|why| problems.add(setting, format!("the issuer {:?} {why}", entry.issuer)))
+            .ok();
+        if issuers.iter().any(|known: &IssuerSettings| known.issuer.as_str() == entry.issuer) {
+            problems.add(setting, format!("the issuer {:?} is listed twice", entry.issuer));
+        }
+        let own_jwks_url = entry.jwks_url.as_deref().map(|url| {
+            ProviderUrl::parse(url).map_err(|why| problems.add(setting, format!("the key set URL {url:?} {why}"))).ok()
+        });
+        let audience = entry.audience.or_else(|| auth0.audience.clone());
+        missing_audience |= audience.is_none();
+        if let (Some(issuer), Some(audience)) = (issuer, audience) {
+            issuers.push(IssuerSettings {
+                issuer,
+                audience,
+                jwks_url: own_jwks_url.unwrap_or_else(|| jwks_url.clone()),
+                algorithms: entry.algorithms.unwrap_or_else(|| auth0.algorithms.clone()),
+                token_profile: entry.token_profile.unwrap_or(auth0.token_profile),
+            });
+        }
+    }
+    if missing_audience {
+        audience_required(auth0, problems);
+        return None;
+    }
+    Some(IdentityProvider::Configured(issuers))
 }
 
 fn audience_required(auth0: &Auth0Settings, problems: &mut Problems) -> Option<String> {

@@ -13,7 +13,10 @@ use url::Url;
 
 use super::{
     problems::Problems,
-    values::{Origin, algorithms, duration, listen_host, optional_http_url, optional_socket_address, optional_text},
+    values::{
+        Origin, algorithms, duration, issuer_entries, listen_host, optional_algorithms, optional_http_url,
+        optional_socket_address, optional_text,
+    },
 };
 use crate::{
     auth::{FetchLimits, RefreshPolicy, TokenCache, TokenProfile},
@@ -106,6 +109,57 @@ pub struct Auth0Settings {
     pub max_token_bytes: usize,
     /// `any` JWT, or only RFC 9068 access tokens (`typ` `at+jwt` and the claims it requires).
     pub token_profile: TokenProfile,
+    /// Several trusted issuers (`AUTH0_ISSUERS`, comma-separated): URLs, or in TOML tables with
+    /// their own `jwks_url`, `algorithms`, `audience` and `token_profile`; the values above apply
+    /// where an entry has none.
+    #[serde(deserialize_with = "issuer_entries")]
+    pub issuers: Vec<IssuerEntry>,
+}
+
+/// One entry of `auth0.issuers`, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum IssuerEntry {
+    /// Just the issuer: every other value from `auth0`.
+    Url(String),
+    /// The issuer with values of its own.
+    Table(IssuerTable),
+}
+
+/// An issuer with values of its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerTable {
+    /// The exact `iss` of its tokens.
+    pub issuer: String,
+    /// Where its keys are; OpenID discovery when empty.
+    #[serde(default, deserialize_with = "optional_text")]
+    pub jwks_url: Option<String>,
+    /// Its accepted algorithms.
+    #[serde(default, deserialize_with = "optional_algorithms")]
+    pub algorithms: Option<Vec<Algorithm>>,
+    /// The audience its tokens carry.
+    #[serde(default, deserialize_with = "optional_text")]
+    pub audience: Option<String>,
+    /// Its token profile.
+    #[serde(default)]
+    pub token_profile: Option<TokenProfile>,
+}
+
+impl IssuerEntry {
+    /// The entry as a table: a plain URL has no values of its own.
+    pub fn table(&self) -> IssuerTable {
+        match self {
+            IssuerEntry::Url(issuer) => IssuerTable {
+                issuer: issuer.clone(),
+                jwks_url: None,
+                algorithms: None,
+                audience: None,
+                token_profile: None,
+            },
+            IssuerEntry::Table(table) => table.clone(),
+        }
+    }
 }
 
 impl Auth0Settings {
@@ -122,21 +176,31 @@ impl Auth0Settings {
 
 impl Section for Auth0Settings {
     fn check(&self, problems: &mut Problems) {
-        if self.algorithms.is_empty() {
-            problems.add("auth0.algorithms", "is empty: set AUTH0_ALGORITHMS, e.g. RS256");
-        }
-        for alg in &self.algorithms {
-            if alg.family() == AlgorithmFamily::Hmac {
-                problems.add(
-                    "auth0.algorithms",
-                    format!("{alg:?} is a shared-secret algorithm and is never accepted: use RS256 (Auth0's default) or another asymmetric algorithm"),
-                );
+        check_algorithms("auth0.algorithms", &self.algorithms, problems);
+        for entry in &self.issuers {
+            if let Some(algorithms) = entry.table().algorithms {
+                check_algorithms("auth0.issuers", &algorithms, problems);
             }
         }
         if self.leeway > MAX_LEEWAY {
             problems.add("auth0.leeway", "is above the 60s maximum");
         }
         problems.above_zero("auth0.max_token_bytes", self.max_token_bytes as u64);
+    }
+}
+
+/// At least one algorithm, and none with a shared secret.
+fn check_algorithms(setting: &str, algorithms: &[Algorithm], problems: &mut Problems) {
+    if algorithms.is_empty() {
+        problems.add(setting, "is empty: set AUTH0_ALGORITHMS, e.g. RS256");
+    }
+    for alg in algorithms {
+        if alg.family() == AlgorithmFamily::Hmac {
+            problems.add(
+                setting,
+                format!("{alg:?} is a shared-secret algorithm and is never accepted: use RS256 (Auth0's default) or another asymmetric algorithm"),
+            );
+        }
     }
 }
 

@@ -28,6 +28,7 @@ const BUILT_IN: &[(&str, &str)] = &[
 pub const AUTH0_VARIABLES: &[(&str, &str)] = &[
     ("AUTH0_DOMAIN", "auth0.domain"),
     ("AUTH0_ISSUER", "auth0.issuer"),
+    ("AUTH0_ISSUERS", "auth0.issuers"),
     ("AUTH0_API_AUDIENCE", "auth0.audience"),
     ("AUTH0_ALGORITHMS", "auth0.algorithms"),
     ("AUTH0_JWKS_URL", "auth0.jwks_url"),

@@ -69,6 +69,34 @@ pub fn algorithms<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Algo
         .collect()
 }
 
+/// Algorithms given for one entry, or none (the entry takes the top-level ones).
+pub fn optional_algorithms<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<Algorithm>>, D::Error> {
+    algorithms(deserializer).map(Some)
+}
+
+/// `auth0.issuers`: a list of URLs or tables, or one comma-separated string of URLs (the
+/// `AUTH0_ISSUERS` variable).
+pub fn issuer_entries<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<super::sections::IssuerEntry>, D::Error> {
+    use super::sections::IssuerEntry;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<IssuerEntry>),
+        Text(String),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::List(entries) => entries,
+        Raw::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(|url| IssuerEntry::Url(url.to_owned()))
+            .collect(),
+    })
+}
+
 /// A listen host: an IP address, or `localhost` for 127.0.0.1.
 pub fn listen_host<'de, D: Deserializer<'de>>(deserializer: D) -> Result<IpAddr, D::Error> {
     let text = String::deserialize(deserializer)?;

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::helpers::{Behaviour, MetadataAt, SigningKey, TestApp, TestIssuer, answer};
@@ -91,7 +91,8 @@ async fn a_key_published_right_after_start_up_is_accepted_on_its_first_request()
     random_kids(&app, &issuer, 1000).await;
     assert_eq!(issuer.jwks_fetches(), before + 1, "random kids within the cooldown fetch nothing");
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.lines().any(|line| line == "jwks_unknown_kid_refetches_total 1"), "{metrics}");
+    let refetches = format!("jwks_unknown_kid_refetches_total{{issuer=\"{}\"}} 1", issuer.url);
+    assert!(metrics.lines().any(|line| line == refetches), "{metrics}");
 }
 
 #[tokio::test]
@@ -295,8 +296,9 @@ async fn unknown_kids_queued_behind_a_refetch_that_timed_out_share_its_failure()
 async fn a_discovery_document_for_another_issuer_is_refused() {
     let issuer = TestIssuer::start().await;
     let configured = issuer.url.trim_end_matches('/').to_owned();
+    let token = issuer.token_with(json!({ "iss": configured }));
     let app = TestApp::spawn_with(&issuer, |f| f.merge(("auth0.issuer", configured))).await;
-    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 503);
+    assert_eq!(app.get_with_token("/api/private", &token).await.status(), 503);
     let readiness: Value = app.get("/readyz").await.json().await.unwrap();
     assert!(readiness["last_fetch_error"].as_str().unwrap().contains("is not the configured issuer"), "{readiness}");
     assert_eq!(issuer.jwks_fetches(), 0);
@@ -329,12 +331,75 @@ async fn a_metadata_document_naming_another_issuer_is_never_taken() {
     // service is configured with `http://…/tenant-a/`, which no document names.
     let issuer = TestIssuer::start_at("/tenant-a", MetadataAt::OAuth).await;
     let configured = format!("{}/", issuer.url);
+    let token = issuer.token_with(json!({ "iss": configured }));
     let app = TestApp::spawn_with(&issuer, |f| f.merge(("auth0.issuer", configured))).await;
-    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 503);
+    assert_eq!(app.get_with_token("/api/private", &token).await.status(), 503);
     let readiness: Value = app.get("/readyz").await.json().await.unwrap();
     let error = readiness["last_fetch_error"].as_str().unwrap();
     assert!(error.starts_with("no metadata document names the issuer: "), "{error}");
     assert!(error.contains("/tenant-a/.well-known/openid-configuration answered 404"), "{error}");
     assert!(error.contains("is not the configured issuer"), "{error}");
     assert_eq!(issuer.jwks_fetches(), 0);
+}
+
+/// Settings that trust `issuers` and no single issuer.
+fn trusting(issuers: &[&TestIssuer]) -> impl FnOnce(figment::Figment) -> figment::Figment {
+    let urls: Vec<String> = issuers.iter().map(|issuer| issuer.url.clone()).collect();
+    move |f| f.merge(("auth0.issuer", "")).merge(("auth0.issuers", urls))
+}
+
+#[tokio::test]
+async fn several_issuers_each_verify_their_own_tokens_and_an_untrusted_one_is_never_fetched() {
+    let a = TestIssuer::start().await;
+    let b = TestIssuer::start_at("/tenant-b", MetadataAt::OpenId).await;
+    let untrusted = TestIssuer::start().await;
+    // B publishes a different key under A's kid.
+    let b_key = SigningKey::fixture("rotated").with_kid(&a.primary.kid);
+    b.publish(std::slice::from_ref(&b_key));
+    let app = TestApp::spawn_with(&a, trusting(&[&a, &b])).await;
+
+    assert_eq!(app.get_with_token("/api/private", &a.token()).await.status(), 200);
+    assert_eq!(app.get_with_token("/api/private", &b_key.sign(&b.claims())).await.status(), 200);
+    let b_claims_signed_by_a = a.primary.sign(&b.claims());
+    answer(app.get_with_token("/api/private", &b_claims_signed_by_a).await)
+        .await
+        .assert_invalid_token("the token's signature does not verify");
+    answer(app.get_with_token("/api/private", &untrusted.token()).await)
+        .await
+        .assert_invalid_token(&format!("the token's issuer {} is not trusted", untrusted.url));
+    assert_eq!((untrusted.discovery_fetches(), untrusted.jwks_fetches()), (0, 0), "an untrusted issuer is never asked");
+
+    let readiness: Value = app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(readiness["status"], "ready");
+    let issuers: Vec<&str> =
+        readiness["issuers"].as_array().unwrap().iter().map(|i| i["issuer"].as_str().unwrap()).collect();
+    assert_eq!(issuers, [a.url.as_str(), b.url.as_str()]);
+    let metadata: Value = app.get("/.well-known/oauth-protected-resource").await.json().await.unwrap();
+    assert_eq!(metadata["authorization_servers"], json!([a.url, b.url]));
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for issuer in [&a, &b] {
+        let fetched = format!("jwks_fetches_total{{outcome=\"success\",issuer=\"{}\"}} 1", issuer.url);
+        assert!(metrics.lines().any(|line| line == fetched), "{fetched} in\n{metrics}");
+    }
+    assert!(!metrics.contains(&untrusted.url), "no label for an issuer that is not configured");
+}
+
+#[tokio::test]
+async fn one_issuer_down_does_not_slow_the_other() {
+    let a = TestIssuer::start().await;
+    let b = TestIssuer::start_at("/tenant-b", MetadataAt::OAuth).await;
+    a.set_behaviour(Behaviour::Hang);
+    let app = TestApp::spawn_with(&a, |f| trusting(&[&a, &b])(f).merge(("jwks.timeout", "2s"))).await;
+    let hanging = {
+        let (client, url, token) = (app.client.clone(), app.url("/api/private"), a.token());
+        tokio::spawn(async move { client.get(url).bearer_auth(token).send().await.unwrap().status() })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    assert_eq!(app.get_with_token("/api/private", &b.token()).await.status(), 200);
+    assert!(started.elapsed() < Duration::from_millis(500), "B waited {:?} for A", started.elapsed());
+    assert_eq!(hanging.await.unwrap(), 503, "A's token gets 503 once A's fetch times out");
+    let readiness: Value = app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(readiness["status"], "not_ready", "not ready while one issuer has no keys: {readiness}");
+    assert_eq!(readiness["issuers"][1]["status"], "ready");
 }

@@ -41,9 +41,9 @@ async fn metrics_count_requests_rejections_by_reason_verified_tokens_and_key_fet
     assert_eq!(count("auth_verified_tokens_total"), 3.0);
     assert_eq!(count("auth_token_check_duration_seconds_count"), 2.0, "the reused token was checked in full once");
     assert!(count("auth_token_check_duration_seconds_sum") > 0.0);
-    assert_eq!(count(r#"jwks_fetches_total{outcome="success"}"#), 1.0);
+    assert_eq!(count(&format!(r#"jwks_fetches_total{{outcome="success",issuer="{}"}}"#, issuer.url)), 1.0);
     assert_eq!(count("auth_token_cache_entries"), 2.0, "two distinct valid tokens (one lacks the scope)");
-    let age = count("jwks_key_set_age_seconds");
+    let age = count(&format!(r#"jwks_key_set_age_seconds{{issuer="{}"}}"#, issuer.url));
     assert!((0.0..5.0).contains(&age), "{age}");
 }
 

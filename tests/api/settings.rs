@@ -122,8 +122,10 @@ fn a_configured_issuer_turns_the_development_issuer_off() {
     with_env(VALID, |loaded| {
         let issuer = ProviderUrl::parse("https://tenant.eu.auth0.com/").unwrap();
         let audience = "https://api.example.com".to_owned();
-        let jwks_url = None;
-        assert_eq!(loaded.unwrap().identity_provider, IdentityProvider::Configured { issuer, audience, jwks_url });
+        let settings = loaded.unwrap();
+        let IdentityProvider::Configured(issuers) = &settings.identity_provider else { panic!("configured") };
+        assert_eq!(issuers.len(), 1);
+        assert_eq!((&issuers[0].issuer, &issuers[0].audience, &issuers[0].jwks_url), (&issuer, &audience, &None));
     });
     with_env(&[("AUTH0_DOMAIN", "tenant.eu.auth0.com")], |loaded| {
         assert!(loaded.unwrap_err().contains("auth0.audience (env AUTH0_API_AUDIENCE): is empty"));
@@ -208,4 +210,74 @@ fn a_dotenv_file_is_read_without_overriding_the_environment() {
         assert_eq!(settings.auth0.audience.as_deref(), Some("https://env.example.com"));
         Ok(())
     });
+}
+
+#[test]
+fn several_issuers_from_the_environment_or_with_values_of_their_own() {
+    let env = [
+        ("AUTH0_ISSUERS", "https://login.example.com/, https://tenant.eu.auth0.com/"),
+        ("AUTH0_API_AUDIENCE", "https://api.example.com"),
+    ];
+    with_env(&env, |loaded| {
+        let settings = loaded.unwrap();
+        let issuers: Vec<&str> = settings.issuers().iter().map(|issuer| issuer.issuer.as_str()).collect();
+        assert_eq!(issuers, ["https://login.example.com/", "https://tenant.eu.auth0.com/"]);
+        assert!(settings.issuers().iter().all(|issuer| issuer.audience == "https://api.example.com"));
+    });
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        jail.create_dir("settings")?;
+        jail.create_file("settings/default.toml", DEFAULT_TOML)?;
+        jail.create_file("settings/dev.toml", DEV_TOML)?;
+        jail.create_file(
+            "settings/production.toml",
+            r#"
+            log_format = "json"
+            [auth0]
+            audience = "https://api.example.com"
+            issuers = [
+                "https://login.example.com/",
+                { issuer = "https://other.example.com/realms/a", audience = "https://api.other.com", algorithms = ["ES256"], token_profile = "rfc9068", jwks_url = "https://other.example.com/keys" },
+            ]
+            "#,
+        )?;
+        jail.set_env("APP_PROFILE", "production");
+        let (_, settings) = settings::load().map_err(|error| error.to_string())?;
+        let [first, second] = settings.issuers() else { panic!("two issuers: {:?}", settings.issuers()) };
+        assert_eq!(
+            (first.audience.as_str(), first.algorithms.as_slice()),
+            ("https://api.example.com", &[jsonwebtoken::Algorithm::RS256][..])
+        );
+        assert_eq!(second.issuer.as_str(), "https://other.example.com/realms/a");
+        assert_eq!(second.audience, "https://api.other.com");
+        assert_eq!(second.algorithms, [jsonwebtoken::Algorithm::ES256]);
+        assert_eq!(second.token_profile, protected_api::auth::TokenProfile::Rfc9068);
+        assert_eq!(second.jwks_url.as_ref().map(ProviderUrl::as_str), Some("https://other.example.com/keys"));
+        Ok(())
+    });
+}
+
+#[test]
+fn several_issuers_are_refused_beside_a_domain_twice_or_insecure() {
+    assert_error(
+        &[
+            ("AUTH0_ISSUERS", "https://a.example.com/"),
+            ("AUTH0_DOMAIN", "tenant.auth0.com"),
+            ("AUTH0_API_AUDIENCE", "https://api.example.com"),
+        ],
+        &[
+            "auth0.issuers (env AUTH0_ISSUERS): give either auth0.issuers (AUTH0_ISSUERS) or auth0.domain (AUTH0_DOMAIN), not both",
+        ],
+    );
+    assert_error(
+        &[
+            ("AUTH0_ISSUERS", "https://a.example.com/,http://b.example.com/,https://a.example.com/"),
+            ("AUTH0_API_AUDIENCE", "https://api.example.com"),
+        ],
+        &[
+            "2 problems",
+            "auth0.issuers (env AUTH0_ISSUERS): the issuer \"http://b.example.com/\" must use https",
+            "auth0.issuers (env AUTH0_ISSUERS): the issuer \"https://a.example.com/\" is listed twice",
+        ],
+    );
 }

@@ -75,7 +75,7 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
             .merge(Serialized::default("auth0.algorithms", ["RS256", "ES256"]));
         let application = Application::build(&settings::extract(figment).unwrap()).await.unwrap();
         let verifier = Arc::clone(&application.state().verifier);
-        verifier.key_store().warm_up().await;
+        verifier.issuers()[0].key_store().warm_up().await;
         tokio::spawn(application.run_until(std::future::pending()));
         verifier
     });

@@ -134,11 +134,13 @@ pub enum TokenRejection {
         /// The configured audience.
         expected: String,
     },
-    /// `iss` is not the configured issuer.
-    #[error("issuer mismatch: expected {expected}")]
+    /// `iss` is not a trusted issuer.
+    #[error("issuer mismatch: expected {expected}; the token's issuer {found} is not trusted")]
     BadIssuer {
-        /// The configured issuer.
+        /// The trusted issuers.
         expected: String,
+        /// The token's `iss`, without control characters.
+        found: String,
     },
 }
 

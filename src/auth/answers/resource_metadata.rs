@@ -42,11 +42,11 @@ pub struct ResourceMetadata {
 }
 
 impl ResourceMetadata {
-    /// Metadata for the API at `audience`, accepting tokens of `issuer`.
-    pub fn new(audience: &str, issuer: &str, scopes: &[&str]) -> Self {
+    /// Metadata for the API at `audience`, accepting tokens of `issuers`.
+    pub fn new<'a>(audience: &str, issuers: impl IntoIterator<Item = &'a str>, scopes: &[&str]) -> Self {
         ResourceMetadata {
             resource: audience.to_owned(),
-            authorization_servers: vec![issuer.to_owned()],
+            authorization_servers: issuers.into_iter().map(str::to_owned).collect(),
             scopes_supported: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
             bearer_methods_supported: vec!["header".to_owned()],
             resource_name: env!("CARGO_PKG_NAME").to_owned(),

@@ -157,6 +157,11 @@ impl JwksSource {
         })
     }
 
+    /// The issuer whose keys this source fetches.
+    pub fn issuer(&self) -> &ProviderUrl {
+        &self.issuer
+    }
+
     /// Fetches the key set document.
     pub async fn fetch(&self) -> Result<Vec<u8>, FetchError> {
         let jwks_url = self.jwks_url().await?;

@@ -25,6 +25,7 @@ use moka::future::Cache;
 
 use super::{
     key_set::{KeySet, Lookup, VerifyingKey},
+    provider_url::ProviderUrl,
     refresh::RefreshPolicy,
     source::{FetchError, JwksSource},
 };
@@ -137,6 +138,11 @@ impl KeyStore {
         fitting_key(&fresh, kid, alg)?.ok_or_else(unknown)
     }
 
+    /// The issuer whose keys these are.
+    pub fn issuer(&self) -> &ProviderUrl {
+        self.source.issuer()
+    }
+
     /// The state of the key set.
     pub async fn health(&self) -> KeyHealth {
         let set = self.cache.get(&()).await;
@@ -215,7 +221,7 @@ impl KeyStore {
                     return Err(self.policy.cooldown);
                 }
                 status.last_unknown_kid_refetch = Some(started);
-                self.observer.unknown_kid_refetch();
+                self.observer.unknown_kid_refetch(self.source.issuer().as_str());
             }
             status.generation + 1
         };
@@ -224,7 +230,8 @@ impl KeyStore {
             Ok(Err(error)) => Err(error),
             Err(_) => Err(FetchError::Timeout(self.policy.fetch_timeout)),
         };
-        self.observer.key_fetch(if outcome.is_ok() { FetchOutcome::Success } else { FetchOutcome::Failure });
+        let fetched = if outcome.is_ok() { FetchOutcome::Success } else { FetchOutcome::Failure };
+        self.observer.key_fetch(self.source.issuer().as_str(), fetched);
         // Counted when the attempt ends: a caller that queued while it ran sees the change.
         self.status().attempts += 1;
         match outcome {
@@ -232,7 +239,7 @@ impl KeyStore {
                 let set = Arc::new(set);
                 self.cache.insert((), Arc::clone(&set)).await;
                 if let Some(tokens) = &self.token_cache {
-                    tokens.retain_keys(set.key_ids().into_iter().collect());
+                    tokens.retain_keys(self.source.issuer().as_str(), set.key_ids().into_iter().collect());
                 }
                 let mut status = self.status();
                 status.generation = generation;
