@@ -12,14 +12,21 @@ const DEFAULT_TOML: &str = include_str!("../../settings/default.toml");
 const DEV_TOML: &str = include_str!("../../settings/dev.toml");
 const PRODUCTION_TOML: &str = include_str!("../../settings/production.toml");
 
+/// Empties the jail's environment and gives it `settings/` with `production` as its production
+/// profile.
+fn settings_folder(jail: &mut Jail, production: &str) -> figment::error::Result<()> {
+    jail.clear_env();
+    jail.create_dir("settings")?;
+    jail.create_file("settings/default.toml", DEFAULT_TOML)?;
+    jail.create_file("settings/dev.toml", DEV_TOML)?;
+    jail.create_file("settings/production.toml", production)?;
+    Ok(())
+}
+
 /// Runs `check` in a jail holding a copy of `settings/` and exactly the variables `env`.
 fn with_env(env: &[(&str, &str)], check: impl FnOnce(Result<Settings, String>)) {
     Jail::expect_with(|jail| {
-        jail.clear_env();
-        jail.create_dir("settings")?;
-        jail.create_file("settings/default.toml", DEFAULT_TOML)?;
-        jail.create_file("settings/dev.toml", DEV_TOML)?;
-        jail.create_file("settings/production.toml", PRODUCTION_TOML)?;
+        settings_folder(jail, PRODUCTION_TOML)?;
         for (name, value) in env {
             jail.set_env(name, value);
         }
@@ -196,10 +203,7 @@ fn loopback_issuers_may_use_plain_http() {
 #[test]
 fn a_dotenv_file_is_read_without_overriding_the_environment() {
     Jail::expect_with(|jail| {
-        jail.clear_env();
-        jail.create_dir("settings")?;
-        jail.create_file("settings/default.toml", DEFAULT_TOML)?;
-        jail.create_file("settings/dev.toml", DEV_TOML)?;
+        settings_folder(jail, PRODUCTION_TOML)?;
         jail.create_file(
             ".env",
             "AUTH0_DOMAIN=from-dotenv.auth0.com\nAUTH0_API_AUDIENCE=https://dotenv.example.com\n",
@@ -225,12 +229,8 @@ fn several_issuers_from_the_environment_or_with_values_of_their_own() {
         assert!(settings.issuers().iter().all(|issuer| issuer.audience == "https://api.example.com"));
     });
     Jail::expect_with(|jail| {
-        jail.clear_env();
-        jail.create_dir("settings")?;
-        jail.create_file("settings/default.toml", DEFAULT_TOML)?;
-        jail.create_file("settings/dev.toml", DEV_TOML)?;
-        jail.create_file(
-            "settings/production.toml",
+        settings_folder(
+            jail,
             r#"
             log_format = "json"
             [auth0]
