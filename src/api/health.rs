@@ -94,9 +94,10 @@ impl HealthApi {
     #[oai(path = "/readyz", method = "get", operation_id = "getReadiness")]
     async fn readyz(&self, verifier: Data<&Arc<Verifier>>) -> ReadinessResponse {
         let mut issuers = Vec::with_capacity(verifier.issuers().len());
-        let mut oldest_success = None;
+        let (mut ready, mut oldest_success) = (true, None);
         for issuer in verifier.issuers() {
             let health = issuer.key_store().health().await;
+            ready &= health.ready;
             oldest_success = match (oldest_success, health.last_success) {
                 (Some(oldest), Some(at)) => Some(std::cmp::min(oldest, at)),
                 (oldest, at) => oldest.or(at),
@@ -110,7 +111,6 @@ impl HealthApi {
                 last_fetch_error: health.last_error.map(|error| error.to_string()),
             });
         }
-        let ready = issuers.iter().all(|issuer| issuer.status == "ready");
         let report = Readiness {
             status: status(ready),
             key_set_age_seconds: issuers.iter().filter_map(|issuer| issuer.key_set_age_seconds).max(),
