@@ -6,11 +6,13 @@
 //! - [`http`] is the server: connections, their limits and timeouts, and the framework's errors;
 //! - [`api`] holds the typed operations, [`auth`] everything token-related;
 //! - [`telemetry`] sets up logging and the per-request span;
-//! - [`dev_issuer`] lets `cargo run` work without an Auth0 tenant.
+//! - [`dev_issuer`] lets `cargo run` work without an Auth0 tenant;
+//! - [`dpop_key`] signs DPoP proofs for the `dpop-proof` subcommand (the client's side).
 
 pub mod api;
 pub mod auth;
 pub mod dev_issuer;
+pub mod dpop_key;
 pub mod http;
 pub mod metrics;
 pub mod settings;

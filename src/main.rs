@@ -1,9 +1,13 @@
 use std::process::ExitCode;
 
-use protected_api::{api, settings, startup::Application, telemetry};
+use protected_api::{api, auth::unix_now, dpop_key::DpopKey, settings, startup::Application, telemetry};
 
 const USAGE: &str = "usage: protected-api            run the service (settings: settings/ and the environment)
-       protected-api openapi [--yaml]   print the OpenAPI spec";
+       protected-api openapi [--yaml]   print the OpenAPI spec
+       protected-api dpop-proof [--key FILE] [--token TOKEN] [--count N] METHOD URL
+                                 print DPoP proofs (one per line) for METHOD on URL, signed by the
+                                 P-256 key in FILE (default dpop-key.pem, created if missing);
+                                 with --token, bound to that access token (ath)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -18,6 +22,7 @@ async fn main() -> ExitCode {
             print!("{}", api::service().spec_yaml());
             ExitCode::SUCCESS
         }
+        ["dpop-proof", rest @ ..] => dpop_proof(rest),
         ["-h" | "--help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -81,6 +86,57 @@ async fn serve() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `dpop-proof`: prints proofs made now.
+fn dpop_proof(args: &[&str]) -> ExitCode {
+    let (mut key, mut token, mut count, mut positional) = ("dpop-key.pem", None, 1_usize, Vec::new());
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match (*arg, args.clone().next()) {
+            ("--key", Some(value)) => key = value,
+            ("--token", Some(value)) => token = Some(*value),
+            ("--count", Some(value)) if value.parse::<usize>().is_ok_and(|n| n > 0) => {
+                count = value.parse().unwrap_or(1);
+            }
+            (flag, _) if flag.starts_with("--") => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+            (value, _) => {
+                positional.push(value);
+                continue;
+            }
+        }
+        args.next();
+    }
+    let [method, url] = positional.as_slice() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let key = match DpopKey::load_or_create(std::path::Path::new(key)) {
+        Ok(key) => key,
+        Err(error) => {
+            eprintln!("cannot use the DPoP key {key}: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let now = unix_now();
+    let mut out = String::new();
+    for _ in 0..count {
+        match key.proof(method, url, now, token) {
+            Ok(proof) => {
+                out.push_str(&proof);
+                out.push('\n');
+            }
+            Err(error) => {
+                eprintln!("cannot sign a proof: {error}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    print!("{out}");
+    ExitCode::SUCCESS
 }
 
 /// Where to click and what to paste when the development issuer runs.

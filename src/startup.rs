@@ -23,9 +23,9 @@ use crate::{
         docs::{DOCS_PATH, SPEC_JSON_PATH, SPEC_YAML_PATH},
     },
     auth::{
-        AuthObserver, BearerChallenge, ClaimRules, FetchError, JwksSource, KeyStore, ProviderUrl,
-        RESOURCE_METADATA_PATH, ResourceMetadata, TokenPolicy, TrustedIssuer, Verifier, resource_metadata_path,
-        serve_resource_metadata,
+        AuthChallenge, AuthObserver, ClaimRules, DPOP_HEADER, DpopChecker, DpopMode, FetchError, JwksSource, KeyStore,
+        OfferedSchemes, ProviderUrl, PublicUrl, RESOURCE_METADATA_PATH, ResourceMetadata, TokenPolicy, TrustedIssuer,
+        Verifier, resource_metadata_path, serve_resource_metadata,
     },
     dev_issuer::{self, DevIssuer, DevIssuerError, api::DevTokenApi},
     http::{BodyLimit, ConnectionLimits, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
@@ -54,12 +54,17 @@ pub enum StartupError {
     /// The development issuer could not be set up.
     #[error(transparent)]
     DevIssuer(#[from] DevIssuerError),
+    /// The DPoP replay store could not be set up.
+    #[error("cannot set up the DPoP replay store: {0}")]
+    ReplayStore(String),
 }
 
 /// Everything the routes are built from.
 pub struct AppState {
-    /// Verifies bearer tokens.
+    /// Verifies access tokens.
     pub verifier: Arc<Verifier>,
+    /// Checks DPoP proofs; `None` when `dpop.mode` is `disabled`.
+    pub dpop: Option<Arc<DpopChecker>>,
     /// The development issuer, when it runs.
     pub dev_issuer: Option<Arc<DevIssuer>>,
     /// Request, token and key metrics.
@@ -115,15 +120,24 @@ impl Application {
             }
         };
         let public_url = match &settings.server.public_url {
-            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
-            None => format!("http://{}", reachable(address)),
+            Some(url) => url.clone(),
+            None => url::Url::parse(&format!("http://{}", reachable(address))).expect("a socket address makes a URL"),
+        };
+        let dpop = match settings.dpop.mode {
+            DpopMode::Disabled => None,
+            mode => {
+                let replay = settings.dpop.replay_store().map_err(|error| StartupError::ReplayStore(error.to_string()))?;
+                let checker = DpopChecker::new(mode, settings.dpop.proof_policy(), PublicUrl::new(&public_url), replay);
+                Some(Arc::new(checker))
+            }
         };
         let state = AppState {
             verifier: Arc::new(verifier),
+            dpop,
             dev_issuer,
             metrics,
             metrics_on_api: settings.metrics.enabled && settings.metrics.address.is_none(),
-            public_url,
+            public_url: public_url.as_str().trim_end_matches('/').to_owned(),
             cors_origins: settings.cors.allowed_origins.clone(),
             max_body_bytes: settings.server.max_body_bytes,
         };
@@ -277,12 +291,16 @@ pub struct Routes {
 pub fn routes(state: &AppState) -> Routes {
     let verifier = &state.verifier;
     let metadata_path = resource_metadata_path(verifier.audience());
-    let challenge = BearerChallenge::new(&format!("{}{metadata_path}", state.public_url));
+    let offered = OfferedSchemes {
+        bearer: state.dpop.as_ref().is_none_or(|dpop| dpop.mode().accepts_bearer()),
+        dpop_algs: state.dpop.as_ref().map(|dpop| dpop.algs().to_owned()),
+    };
+    let challenge = AuthChallenge::new(&format!("{}{metadata_path}", state.public_url), offered.clone());
     let mut table = RouteTable::default();
     let mut routes = match &state.dev_issuer {
         None => mount(api::service(), challenge, &mut table),
         Some(issuer) => {
-            let apis = (api::MessagesApi, api::HealthApi, DevTokenApi::new(Arc::clone(issuer)));
+            let apis = (api::MessagesApi, api::HealthApi, DevTokenApi::new(Arc::clone(issuer), state.dpop.clone()));
             let mut routes = mount(api::describe(apis), challenge, &mut table);
             for (path, endpoint) in dev_issuer::api::documents(issuer) {
                 table.add(path, &Method::GET);
@@ -292,7 +310,9 @@ pub fn routes(state: &AppState) -> Routes {
         }
     };
     let issuers = verifier.issuers().iter().map(TrustedIssuer::issuer);
-    let metadata = Arc::new(ResourceMetadata::new(verifier.audience(), issuers, api::SCOPES));
+    let dpop_algs = offered.dpop_algs.map(|algs| algs.split(' ').map(str::to_owned).collect());
+    let metadata =
+        Arc::new(ResourceMetadata::new(verifier.audience(), issuers, api::SCOPES, dpop_algs, !offered.bearer));
     let mut metadata_paths = vec![RESOURCE_METADATA_PATH];
     if metadata_path != RESOURCE_METADATA_PATH {
         metadata_paths.push(&metadata_path);
@@ -307,7 +327,11 @@ pub fn routes(state: &AppState) -> Routes {
     }
     let table = Arc::new(table);
     let errors = FrameworkErrors::new(Arc::clone(&table));
-    let routes = routes.data(Arc::clone(verifier)).with(BodyLimit::new(state.max_body_bytes)).with(errors.clone());
+    let routes = routes
+        .data(Arc::clone(verifier))
+        .data(state.dpop.clone())
+        .with(BodyLimit::new(state.max_body_bytes))
+        .with(errors.clone());
     let trace = RequestTrace::new(Arc::clone(&state.metrics), Arc::clone(&table));
     let endpoint = if state.cors_origins.is_empty() {
         routes.with(trace).boxed()
@@ -328,6 +352,7 @@ fn cors(origins: &[Origin]) -> Cors {
         .allow_origins(origins.iter().map(Origin::as_str))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_header(DPOP_HEADER)
         .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
         .expose_header(REQUEST_ID_HEADER)
         .max_age(600)
@@ -337,7 +362,7 @@ fn cors(origins: &[Origin]) -> Cors {
 /// methods of each path go into `table`.
 fn mount<T: OpenApi + 'static>(
     service: OpenApiService<T, ()>,
-    challenge: BearerChallenge,
+    challenge: AuthChallenge,
     table: &mut RouteTable,
 ) -> Route {
     table.add_operations(&T::meta());

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{ApiTags, payload::SerdeJson};
 use crate::{
-    auth::{AuthError, BearerAuth, Claims, OptionalBearerAuth, RequiredScope, ScopeDenied},
+    auth::{AccessToken, AuthError, Claims, OptionalAccessToken, RequiredScope, ScopeDenied},
     required_scope,
 };
 
@@ -81,10 +81,10 @@ impl MessagesApi {
     /// Greet anyone, by name when signed in
     ///
     /// Needs no token, but checks one that is sent: "Hello, stranger" without an `Authorization`
-    /// header, "Hello, <sub>" with a valid access token, and 401 for a refused one, as on the
-    /// protected routes.
+    /// header, "Hello, <sub>" with a valid access token (bearer or DPoP-bound), and 401 for a
+    /// refused one, as on the protected routes.
     #[oai(path = "/api/greeting", method = "get", operation_id = "getGreeting")]
-    async fn greeting(&self, auth: OptionalBearerAuth) -> Result<GreetingResponse, AuthError> {
+    async fn greeting(&self, auth: OptionalAccessToken) -> Result<GreetingResponse, AuthError> {
         let name = match &auth.0 {
             Some(claims) => claims.sub.as_deref().unwrap_or("signed-in caller"),
             None => "stranger",
@@ -94,9 +94,10 @@ impl MessagesApi {
 
     /// Greet the holder of a valid access token
     ///
-    /// Needs a valid access token for this API; answers with its claims.
+    /// Needs a valid access token for this API, as a bearer token or DPoP-bound with its proof;
+    /// answers with its claims.
     #[oai(path = "/api/private", method = "get", operation_id = "getPrivate")]
-    async fn private(&self, auth: BearerAuth) -> Result<PrivateResponse, AuthError> {
+    async fn private(&self, auth: AccessToken) -> Result<PrivateResponse, AuthError> {
         Ok(PrivateResponse::granted("Access granted", auth.0))
     }
 
@@ -105,7 +106,7 @@ impl MessagesApi {
     /// Needs a valid access token that grants `read:messages`, in its `scope` claim or in its
     /// `permissions` (Auth0 RBAC); answers with its claims.
     #[oai(path = "/api/private-scoped", method = "get", operation_id = "getPrivateScoped")]
-    async fn private_scoped(&self, auth: BearerAuth) -> Result<PrivateResponse, ScopeDenied<ReadMessages>> {
+    async fn private_scoped(&self, auth: AccessToken) -> Result<PrivateResponse, ScopeDenied<ReadMessages>> {
         ScopeDenied::check(auth.0)
             .map(|claims| PrivateResponse::granted(format!("Access granted: {}", ReadMessages::SCOPE), claims))
     }

@@ -100,6 +100,17 @@ impl Claims {
         serde::Serialize::serialize(claims.as_json(), serializer)
     }
 
+    /// The thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6), if any.
+    pub fn confirmation_key(&self) -> Option<&str> {
+        self.extra.get("cnf")?.get("jkt")?.as_str()
+    }
+
+    /// Whether the token is bound to a key (a `cnf` claim, RFC 7800): such a token is no bearer
+    /// token, whatever the key's kind.
+    pub fn is_bound(&self) -> bool {
+        self.extra.get("cnf").is_some_and(|cnf| !cnf.is_null())
+    }
+
     /// The scopes and permissions this token grants.
     pub fn scopes(&self) -> Scopes<'_> {
         Scopes {
@@ -160,7 +171,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
 }
 
 /// A time claim: whole seconds since the Unix epoch, from 0 to `i64::MAX`.
-struct NumericDate(i64);
+pub(crate) struct NumericDate(pub i64);
 
 impl<'de> Deserialize<'de> for NumericDate {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use poem::{EndpointExt, Response, endpoint::BoxEndpoint, get, handler, http::StatusCode, web::Data};
+use poem::{EndpointExt, Request, Response, endpoint::BoxEndpoint, get, handler, http::StatusCode, web::Data};
 use poem_openapi::{
     ApiRequest, ApiResponse, Object, OpenApi, Tags,
+    param::Header,
     payload::{Form, Json},
 };
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use super::{DevIssuer, TokenOrder};
 use crate::{
     api::payload::JsonObject,
-    auth::{ErrorBody, ErrorCode, unix_now},
+    auth::{AuthError, DPOP_HEADER, DpopChecker, ErrorBody, ErrorCode, ProofRejection, ProofTarget, unix_now},
     http::content_too_large,
 };
 
@@ -92,9 +93,10 @@ pub enum TokenRequestBody {
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "DevTokenResponse")]
 pub struct TokenResponse {
-    /// The access token: send it as `Authorization: Bearer <access_token>`.
+    /// The access token: send it as `Authorization: Bearer <access_token>`, or as
+    /// `Authorization: DPoP <access_token>` with a proof when it is DPoP-bound.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a token bound to the key of the request's DPoP proof.
     pub token_type: String,
     /// Lifetime in seconds.
     pub expires_in: u32,
@@ -110,7 +112,7 @@ pub enum TokenAnswer {
     #[oai(status = 200)]
     Ok(Json<TokenResponse>),
     /// The body cannot be parsed, or asks for something the issuer does not grant
-    /// (`invalid_request`).
+    /// (`invalid_request`); or the DPoP proof is not acceptable (`invalid_dpop_proof`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// The body is larger than the service accepts (`content_too_large`).
@@ -119,6 +121,9 @@ pub enum TokenAnswer {
     /// The body is neither JSON nor a form, or has no `Content-Type` (`unsupported_media_type`).
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
+    /// The DPoP proof cannot be checked for replay right now (`temporarily_unavailable`).
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
 }
 
 /// The answer to a body poem-openapi could not read or parse.
@@ -136,12 +141,42 @@ fn refused_body(error: poem::Error) -> TokenAnswer {
 /// `POST /dev/token`.
 pub struct DevTokenApi {
     issuer: Arc<DevIssuer>,
+    dpop: Option<Arc<DpopChecker>>,
 }
 
 impl DevTokenApi {
-    /// The token endpoint of `issuer`.
-    pub fn new(issuer: Arc<DevIssuer>) -> Self {
-        DevTokenApi { issuer }
+    /// The token endpoint of `issuer`, binding tokens to the key of a DPoP proof checked by
+    /// `dpop` (none: DPoP is disabled).
+    pub fn new(issuer: Arc<DevIssuer>, dpop: Option<Arc<DpopChecker>>) -> Self {
+        DevTokenApi { issuer, dpop }
+    }
+
+    /// The thumbprint of the key a valid proof in `req` was signed with (RFC 9449 §4.3, §5);
+    /// `None` without a `DPoP` header.
+    async fn proof_key(&self, req: &Request) -> Result<Option<String>, TokenAnswer> {
+        let mut proofs = req.headers().get_all(DPOP_HEADER).iter();
+        let Some(proof) = proofs.next() else {
+            return Ok(None);
+        };
+        let Some(dpop) = &self.dpop else {
+            return Err(bad_request("DPoP is disabled (dpop.mode): send the request without a DPoP header".into()));
+        };
+        let refused = |rejection: ProofRejection| {
+            TokenAnswer::BadRequest(Json(ErrorBody::new(ErrorCode::InvalidDpopProof, rejection.to_string())))
+        };
+        if proofs.next().is_some() {
+            return Err(refused(ProofRejection::Several));
+        }
+        let proof = proof.to_str().map_err(|_| refused(ProofRejection::NotAJws))?;
+        let target = ProofTarget { method: req.method().as_str(), path: req.original_uri().path() };
+        let proof = dpop.check_proof(proof, target).map_err(refused)?;
+        match dpop.remember(&proof).await {
+            Ok(()) => Ok(Some(proof.jkt)),
+            Err(AuthError::InvalidProof(rejection)) => Err(refused(rejection)),
+            Err(unavailable) => {
+                Err(TokenAnswer::Unavailable(Json(ErrorBody::new(unavailable.code(), unavailable.to_string()))))
+            }
+        }
     }
 }
 
@@ -152,17 +187,30 @@ impl DevTokenApi {
     /// Signs an access token for this API with the development issuer's key. Exists only while
     /// the development issuer runs (the `dev` profile with no issuer configured).
     #[oai(path = "/dev/token", method = "post", operation_id = "createDevToken")]
-    async fn token(&self, body: TokenRequestBody) -> TokenAnswer {
+    async fn token(
+        &self,
+        req: &Request,
+        body: TokenRequestBody,
+        /// A DPoP proof (RFC 9449 §4) for `POST` on this URL: the token is then bound to its key
+        /// (`cnf.jkt`) and answered with `token_type` `DPoP`.
+        #[oai(name = "DPoP")]
+        _proof: Header<Option<String>>,
+    ) -> TokenAnswer {
         let (TokenRequestBody::Json(JsonObject(request)) | TokenRequestBody::Form(Form(request))) = body;
         // Both bodies are read by serde, so the schema's validators are checked here.
         if let Err(problem) = request.check() {
             return bad_request(problem);
         }
-        let order = TokenOrder { sub: request.sub, scope: request.scope, expires_in: request.expires_in };
+        let jkt = match self.proof_key(req).await {
+            Ok(jkt) => jkt,
+            Err(answer) => return answer,
+        };
+        let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
+        let order = TokenOrder { sub: request.sub, scope: request.scope, expires_in: request.expires_in, jkt };
         match self.issuer.mint(&order, unix_now()) {
             Ok(access_token) => TokenAnswer::Ok(Json(TokenResponse {
                 access_token,
-                token_type: "Bearer".to_owned(),
+                token_type: token_type.to_owned(),
                 expires_in: order.expires_in,
                 scope: order.scope,
             })),

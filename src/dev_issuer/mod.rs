@@ -1,7 +1,8 @@
 //! A development issuer inside the service, so it can be tried without an Auth0 tenant.
 //!
 //! It generates an RS256 key at start (kept in memory only), publishes an OpenID discovery
-//! document and a JWKS under `/dev/`, and mints access tokens at `POST /dev/token`. The
+//! document and a JWKS under `/dev/`, and mints access tokens at `POST /dev/token` — bound to
+//! the client's key (RFC 9449 §5) when the request carries a DPoP proof. The
 //! verifier fetches those documents over HTTP like any issuer's: nothing in it knows the
 //! issuer is local. It never runs in the `production` profile (see `settings`).
 
@@ -38,6 +39,8 @@ pub struct TokenOrder {
     pub scope: String,
     /// Lifetime in seconds.
     pub expires_in: u32,
+    /// The thumbprint of the DPoP key to bind the token to (`cnf.jkt`), if any.
+    pub jkt: Option<String>,
 }
 
 /// The development issuer's key and documents.
@@ -99,7 +102,7 @@ impl DevIssuer {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
         let permissions: Vec<&str> = order.scope.split_ascii_whitespace().collect();
-        let claims = json!({
+        let mut claims = json!({
             "iss": self.issuer,
             "sub": order.sub,
             "aud": self.audience,
@@ -108,6 +111,9 @@ impl DevIssuer {
             "scope": order.scope,
             "permissions": permissions,
         });
+        if let Some(jkt) = &order.jkt {
+            claims["cnf"] = json!({ "jkt": jkt });
+        }
         Ok(jsonwebtoken::encode(&header, &claims, &self.key)?)
     }
 }

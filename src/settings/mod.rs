@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 
 pub use problems::{Problem, SettingsError};
 pub use sections::{
-    Auth0Settings, CorsSettings, DevIssuerSettings, JwksSettings, MetricsSettings, ServerSettings, TokenCacheSettings,
+    Auth0Settings, CorsSettings, DevIssuerSettings, DpopSettings, JwksSettings, MetricsSettings, ReplayStoreSetting,
+    ServerSettings, TokenCacheSettings,
 };
 pub use sources::{AUTH0_VARIABLES, DEFAULT_PROFILE, Sources};
 
@@ -88,6 +89,8 @@ sections! {
     metrics: MetricsSettings,
     /// The cache of verified tokens.
     token_cache: TokenCacheSettings,
+    /// DPoP-bound tokens and the replay store of their proofs.
+    dpop: DpopSettings,
 }
 
 /// Who issues the tokens the service accepts.

@@ -19,7 +19,10 @@ use super::{
     },
 };
 use crate::{
-    auth::{FetchLimits, RefreshPolicy, TokenCache, TokenProfile},
+    auth::{
+        DpopMode, FetchLimits, ProofPolicy, RefreshPolicy, ReplayStore, TokenCache, TokenProfile,
+        dpop::{MemoryReplayStore, RedisReplayStore},
+    },
     telemetry::LogFormat,
 };
 
@@ -331,5 +334,107 @@ impl Section for TokenCacheSettings {
         if self.enabled && self.max_entries == 0 {
             problems.add("token_cache.max_entries", "must be above 0 (or set token_cache.enabled = false)");
         }
+    }
+}
+
+/// The longest DPoP proof age accepted.
+const MAX_PROOF_AGE: Duration = Duration::from_secs(3600);
+
+/// DPoP-bound tokens (RFC 9449) and the replay store of their proofs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpopSettings {
+    /// `allowed`, `required` or `disabled`.
+    pub mode: DpopMode,
+    /// The algorithms a proof may be signed with.
+    #[serde(deserialize_with = "algorithms")]
+    pub algorithms: Vec<Algorithm>,
+    /// How old a proof may be.
+    #[serde(deserialize_with = "duration")]
+    pub max_age: Duration,
+    /// How far in the future a proof's `iat` may be.
+    #[serde(deserialize_with = "duration")]
+    pub leeway: Duration,
+    /// Where the `jti`s of accepted proofs are kept.
+    pub replay_store: ReplayStoreSetting,
+    /// Most proofs the in-memory store holds at once.
+    pub replay_capacity: u64,
+    /// Deadline of one Redis command.
+    #[serde(deserialize_with = "duration")]
+    pub redis_timeout: Duration,
+}
+
+/// `dpop.replay_store`: `memory`, or a `redis://` URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ReplayStoreSetting {
+    /// In this process.
+    Memory,
+    /// In Redis at this URL.
+    Redis(String),
+}
+
+impl std::fmt::Debug for ReplayStoreSetting {
+    /// The URL may carry a password: only its host is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplayStoreSetting::Memory => f.write_str("Memory"),
+            ReplayStoreSetting::Redis(url) => {
+                let host = Url::parse(url).ok().and_then(|url| url.host_str().map(str::to_owned)).unwrap_or_default();
+                write!(f, "Redis({host})")
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ReplayStoreSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let text = text.trim();
+        if text.is_empty() || text == "memory" {
+            return Ok(ReplayStoreSetting::Memory);
+        }
+        match Url::parse(text) {
+            Ok(url) if url.scheme() == "redis" && url.has_host() => Ok(ReplayStoreSetting::Redis(text.to_owned())),
+            _ => Err(serde::de::Error::custom(
+                "must be \"memory\" or a Redis URL like \"redis://[user:password@]host[:port][/db]\"",
+            )),
+        }
+    }
+}
+
+impl DpopSettings {
+    /// What a proof must be.
+    pub fn proof_policy(&self) -> ProofPolicy {
+        ProofPolicy { algorithms: self.algorithms.clone(), max_age: self.max_age, leeway: self.leeway }
+    }
+
+    /// The replay store, remembering proofs for `max_age` + `leeway`.
+    pub fn replay_store(&self) -> redis::RedisResult<ReplayStore> {
+        Ok(match &self.replay_store {
+            ReplayStoreSetting::Memory => {
+                ReplayStore::Memory(MemoryReplayStore::new(self.replay_capacity, self.max_age + self.leeway))
+            }
+            ReplayStoreSetting::Redis(url) => ReplayStore::Redis(RedisReplayStore::new(url, self.redis_timeout)?),
+        })
+    }
+}
+
+impl Section for DpopSettings {
+    fn check(&self, problems: &mut Problems) {
+        if self.mode == DpopMode::Disabled {
+            return;
+        }
+        check_algorithms("dpop.algorithms", &self.algorithms, problems);
+        problems.not_zero("dpop.max_age", self.max_age);
+        if self.max_age > MAX_PROOF_AGE {
+            problems.add("dpop.max_age", "is above the 1h maximum: a proof is meant for one request, now");
+        }
+        if self.leeway > MAX_LEEWAY {
+            problems.add("dpop.leeway", "is above the 60s maximum");
+        }
+        if self.replay_store == ReplayStoreSetting::Memory {
+            problems.above_zero("dpop.replay_capacity", self.replay_capacity);
+        }
+        problems.not_zero("dpop.redis_timeout", self.redis_timeout);
     }
 }

@@ -21,8 +21,9 @@ impl ErrorBody {
 }
 
 /// What kind of failure. The token checks answer an RFC 6750 code (`invalid_request`,
-/// `invalid_token`, `insufficient_scope`), `unauthorized` when no token was sent, or
-/// `temporarily_unavailable` when the signing keys cannot be had; the other codes come from
+/// `invalid_token`, `insufficient_scope`), RFC 9449's `invalid_dpop_proof`, `unauthorized` when
+/// no token was sent, or `temporarily_unavailable` when the signing keys or the DPoP replay
+/// store cannot be had; the other codes come from
 /// the HTTP layer (404, 405, 406, 408, 411, 413, 415, 5xx).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, serde::Serialize, serde::Deserialize)]
 #[oai(rename_all = "snake_case")]
@@ -36,6 +37,8 @@ pub enum ErrorCode {
     InvalidToken,
     /// The token lacks a required scope (403).
     InsufficientScope,
+    /// The DPoP proof is not acceptable (401, RFC 9449).
+    InvalidDpopProof,
     /// The signing keys or a connection slot cannot be had right now (503, with `Retry-After`).
     TemporarilyUnavailable,
     /// Nothing is served at the path (404).
@@ -64,6 +67,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",

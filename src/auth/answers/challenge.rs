@@ -1,11 +1,8 @@
-//! Finishes the RFC 6750 answers of protected operations:
-//!
-//! - requests whose credentials poem-openapi could not extract (no `Authorization` header,
-//!   another scheme, or `Bearer` without a token) are rejected by poem-openapi before the
-//!   `BearerAuth` checker runs, with a plain `AuthorizationError`; this turns that into the
-//!   matching [`AuthError`];
-//! - every authentication failure is rendered from its [`AuthError`], and every 401 challenge
-//!   gets `resource_metadata`, the URL of the RFC 9728 metadata.
+//! Finishes the answers of protected operations: every authentication failure is rendered from
+//! its [`AuthError`] with one `WWW-Authenticate` challenge per scheme the operations accept
+//! (RFC 6750 `Bearer`, RFC 9449 `DPoP` with the accepted `algs`). The challenge of the scheme
+//! the request used carries what failed (a proof's failure is always the DPoP challenge's); a
+//! 401's challenges link the RFC 9728 metadata in `resource_metadata`.
 
 use std::sync::Arc;
 
@@ -14,99 +11,130 @@ use poem::{
     error::ResponseError,
     http::{HeaderValue, StatusCode, header},
 };
-use poem_openapi::error::AuthorizationError;
 
-use super::error::{AuthError, InvalidRequest};
+use super::error::{AuthError, REALM};
 
-/// Middleware completing the bearer challenges of the endpoint it wraps.
-#[derive(Debug, Clone)]
-pub struct BearerChallenge {
-    resource_metadata: Arc<str>,
+/// The schemes the protected operations accept, as their challenges name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedSchemes {
+    /// `Authorization: Bearer`.
+    pub bearer: bool,
+    /// `Authorization: DPoP`, with the proof algorithms accepted (space-separated), when accepted.
+    pub dpop_algs: Option<String>,
 }
 
-impl BearerChallenge {
-    /// Challenges that point at the resource metadata served at `resource_metadata_url`.
-    pub fn new(resource_metadata_url: &str) -> Self {
-        BearerChallenge { resource_metadata: resource_metadata_url.into() }
+/// Middleware answering the authentication failures of the endpoint it wraps.
+#[derive(Debug, Clone)]
+pub struct AuthChallenge {
+    resource_metadata: Arc<str>,
+    offered: Arc<OfferedSchemes>,
+}
+
+impl AuthChallenge {
+    /// Challenges for the `offered` schemes that point at the resource metadata served at
+    /// `resource_metadata_url`.
+    pub fn new(resource_metadata_url: &str, offered: OfferedSchemes) -> Self {
+        AuthChallenge { resource_metadata: resource_metadata_url.into(), offered: Arc::new(offered) }
     }
 }
 
-impl<E: Endpoint> Middleware<E> for BearerChallenge {
-    type Output = BearerChallengeEndpoint<E>;
+impl<E: Endpoint> Middleware<E> for AuthChallenge {
+    type Output = AuthChallengeEndpoint<E>;
 
     fn transform(&self, inner: E) -> Self::Output {
-        BearerChallengeEndpoint { inner, resource_metadata: Arc::clone(&self.resource_metadata) }
+        AuthChallengeEndpoint { inner, challenge: self.clone() }
     }
 }
 
-/// The endpoint produced by [`BearerChallenge`].
-pub struct BearerChallengeEndpoint<E> {
+/// The endpoint produced by [`AuthChallenge`].
+pub struct AuthChallengeEndpoint<E> {
     inner: E,
-    resource_metadata: Arc<str>,
+    challenge: AuthChallenge,
 }
 
-impl<E: Endpoint> Endpoint for BearerChallengeEndpoint<E> {
+impl<E: Endpoint> Endpoint for AuthChallengeEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Response> {
-        let authorization = req.headers().get(header::AUTHORIZATION).cloned();
-        let mut response = match self.inner.call(req).await {
-            Ok(response) => response.into_response(),
-            Err(error) if error.is::<AuthorizationError>() => {
-                refusal_for(authorization.as_ref().map(HeaderValue::as_bytes)).as_response()
-            }
+        let used_dpop = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .is_some_and(|value| value.as_bytes().get(..5).is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"dpop ")));
+        match self.inner.call(req).await {
+            Ok(response) => Ok(response.into_response()),
+            // Rendered here rather than by poem::Error, which would drop the `Refusal` extension.
             Err(error) => match error.downcast_ref::<AuthError>() {
-                // Rendered here rather than by poem::Error, which would drop the `Refusal` extension.
-                Some(refusal) => refusal.as_response(),
-                None => return Err(error),
+                Some(refusal) => Ok(self.challenge.answer(refusal, used_dpop)),
+                None => Err(error),
             },
-        };
-        if response.status() == StatusCode::UNAUTHORIZED {
-            self.link_resource_metadata(&mut response);
-        }
-        Ok(response)
-    }
-}
-
-impl<E> BearerChallengeEndpoint<E> {
-    fn link_resource_metadata(&self, response: &mut Response) {
-        let Some(challenge) = response.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()) else {
-            return;
-        };
-        let linked = format!("{challenge}, resource_metadata=\"{}\"", self.resource_metadata);
-        if let Ok(value) = HeaderValue::from_str(&linked) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
     }
 }
 
-/// `Bearer` (any case) with nothing after it is a malformed request; anything else is no
-/// credentials at all.
-fn refusal_for(authorization: Option<&[u8]>) -> AuthError {
-    let scheme = b"bearer";
-    match authorization {
-        Some(value) if value.len() >= scheme.len() && value[..scheme.len()].eq_ignore_ascii_case(scheme) => {
-            let rest = &value[scheme.len()..];
-            if rest.iter().all(u8::is_ascii_whitespace) {
-                AuthError::InvalidRequest(InvalidRequest::EmptyToken)
-            } else {
-                AuthError::MissingCredentials
+impl AuthChallenge {
+    /// The response to `error`, for a request that used the DPoP scheme or not.
+    pub fn answer(&self, error: &AuthError, used_dpop: bool) -> Response {
+        let mut response = error.as_response();
+        if !error.challenges() {
+            return response;
+        }
+        let link = (response.status() == StatusCode::UNAUTHORIZED)
+            .then(|| format!(", resource_metadata=\"{}\"", self.resource_metadata))
+            .unwrap_or_default();
+        let what_failed = error.challenge_error().map(|params| format!(", {params}"));
+        let offered = &*self.offered;
+        // The challenge that says what failed: the scheme the request used, when it is offered.
+        let on_dpop = offered.dpop_algs.is_some()
+            && (matches!(error, AuthError::InvalidProof(_)) || used_dpop || !offered.bearer);
+        let mut lines = Vec::with_capacity(2);
+        if offered.bearer {
+            let failed = if on_dpop { "" } else { what_failed.as_deref().unwrap_or_default() };
+            lines.push(format!("Bearer realm=\"{REALM}\"{failed}{link}"));
+        }
+        if let Some(algs) = &offered.dpop_algs {
+            let failed = if on_dpop { what_failed.as_deref().unwrap_or_default() } else { "" };
+            lines.push(format!("DPoP realm=\"{REALM}\"{failed}, algs=\"{algs}\"{link}"));
+        }
+        let headers = response.headers_mut();
+        headers.remove(header::WWW_AUTHENTICATE);
+        for line in lines {
+            if let Ok(value) = HeaderValue::from_str(&line) {
+                headers.append(header::WWW_AUTHENTICATE, value);
             }
         }
-        _ => AuthError::MissingCredentials,
+        response
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::answers::{ProofRejection, TokenRejection};
+
+    fn challenges(offered: OfferedSchemes, error: AuthError, used_dpop: bool) -> Vec<String> {
+        let response = AuthChallenge::new("https://api.example.com/meta", offered).answer(&error, used_dpop);
+        response.headers().get_all(header::WWW_AUTHENTICATE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
 
     #[test]
-    fn bearer_without_a_token_is_malformed_and_other_schemes_are_missing_credentials() {
-        assert_eq!(refusal_for(Some(b"Bearer")), AuthError::InvalidRequest(InvalidRequest::EmptyToken));
-        assert_eq!(refusal_for(Some(b"bearer   ")), AuthError::InvalidRequest(InvalidRequest::EmptyToken));
-        assert_eq!(refusal_for(Some(b"Basic dXNlcjpwYXNz")), AuthError::MissingCredentials);
-        assert_eq!(refusal_for(Some(b"Bearerx")), AuthError::MissingCredentials);
-        assert_eq!(refusal_for(None), AuthError::MissingCredentials);
+    fn the_scheme_the_request_used_says_what_failed() {
+        let both = OfferedSchemes { bearer: true, dpop_algs: Some("ES256 RS256".into()) };
+        let meta = ", resource_metadata=\"https://api.example.com/meta\"";
+        let expired = AuthError::InvalidToken(TokenRejection::Expired { at: 0 });
+        let bearer_failed = challenges(both.clone(), expired.clone(), false);
+        assert_eq!(bearer_failed.len(), 2);
+        assert!(bearer_failed[0].starts_with("Bearer realm=\"protected-api\", error=\"invalid_token\""));
+        assert_eq!(bearer_failed[1], format!("DPoP realm=\"protected-api\", algs=\"ES256 RS256\"{meta}"));
+        let dpop_failed = challenges(both.clone(), expired, true);
+        assert_eq!(dpop_failed[0], format!("Bearer realm=\"protected-api\"{meta}"));
+        assert!(dpop_failed[1].starts_with("DPoP realm=\"protected-api\", error=\"invalid_token\""));
+        let proof = challenges(both, AuthError::InvalidProof(ProofRejection::Replayed), false);
+        assert!(proof[1].contains("error=\"invalid_dpop_proof\""), "{proof:?}");
+        let required = OfferedSchemes { bearer: false, dpop_algs: Some("ES256".into()) };
+        let refused = challenges(required, AuthError::InvalidToken(TokenRejection::BearerRefused), false);
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].starts_with("DPoP realm=\"protected-api\", error=\"invalid_token\""));
+        let bearer_only = OfferedSchemes { bearer: true, dpop_algs: None };
+        assert_eq!(challenges(bearer_only, AuthError::MissingCredentials, true), [format!("Bearer realm=\"protected-api\"{meta}")]);
     }
 }

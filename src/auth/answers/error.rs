@@ -8,7 +8,11 @@ use poem::{
     http::{StatusCode, header},
 };
 
-use super::body::{ErrorBody, ErrorCode};
+use super::{
+    body::{ErrorBody, ErrorCode},
+    proof_rejection::ProofRejection,
+};
+use crate::auth::dpop::ReplayUnavailable;
 
 /// The realm every challenge names (RFC 6750 §3).
 pub const REALM: &str = "protected-api";
@@ -16,7 +20,7 @@ pub const REALM: &str = "protected-api";
 /// Every way authentication or authorization can fail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
-    /// No `Authorization: Bearer` credentials at all (RFC 6750 §3.1: no error code).
+    /// No `Authorization: Bearer` (or `DPoP`) credentials at all (RFC 6750 §3.1: no error code).
     #[error("the request carries no bearer token: send Authorization: Bearer <access token>")]
     MissingCredentials,
     /// The credentials are malformed.
@@ -37,17 +41,28 @@ pub enum AuthError {
         /// When a retry may succeed.
         retry_after: Duration,
     },
+    /// The DPoP proof is not acceptable (RFC 9449 §7.1: `invalid_dpop_proof`).
+    #[error("{0}")]
+    InvalidProof(ProofRejection),
+    /// The DPoP proof's `jti` cannot be checked against the proofs seen before.
+    #[error("the DPoP proof cannot be checked for replay right now ({0}); retry later")]
+    ReplayCheckUnavailable(ReplayUnavailable),
 }
 
 /// A malformed `Authorization` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidRequest {
-    /// `Authorization: Bearer` without a token.
-    #[error("the Authorization header names the Bearer scheme but carries no token")]
+    /// `Authorization: Bearer` or `DPoP` without a token.
+    #[error("the Authorization header names its scheme (Bearer or DPoP) but carries no token")]
     EmptyToken,
     /// More than one `Authorization` header.
     #[error("the request carries more than one Authorization header")]
     MultipleAuthorizationHeaders,
+    /// `Authorization: Bearer` with a `DPoP` header.
+    #[error(
+        "a request with a DPoP proof must send its token as Authorization: DPoP <token>, not Bearer"
+    )]
+    BearerWithProof,
 }
 
 /// Why a token was rejected. The texts help the caller and never echo the token.
@@ -142,6 +157,17 @@ pub enum TokenRejection {
         /// The token's `iss`, without control characters.
         found: String,
     },
+    /// A token bound to a key (`cnf`) sent as a bearer token: whoever holds a copy could use it.
+    #[error(
+        "the token is bound to a key (cnf claim): send it as Authorization: DPoP <token> with a DPoP proof signed by that key"
+    )]
+    BoundTokenAsBearer,
+    /// A token without `cnf.jkt` sent under the DPoP scheme.
+    #[error("the token is not bound to a DPoP key (it has no cnf.jkt claim), so the DPoP scheme cannot carry it")]
+    NotBound,
+    /// A bearer token while `dpop.mode` is `required`.
+    #[error("this API accepts only DPoP-bound tokens: send Authorization: DPoP <token> with a DPoP proof")]
+    BearerRefused,
 }
 
 /// What was malformed in a token that has the three parts of a compact JWS.
@@ -217,6 +243,36 @@ pub enum RejectionReason {
     InsufficientScope,
     /// No usable signing keys.
     KeysUnavailable,
+    /// No DPoP proof with the DPoP scheme, or several.
+    DpopProofMissing,
+    /// A DPoP proof that cannot be read, or lacks what it needs.
+    DpopProofMalformed,
+    /// A DPoP proof's `alg` refused.
+    DpopAlgNotAllowed,
+    /// A DPoP proof's signature does not verify with its key.
+    DpopBadSignature,
+    /// A DPoP proof for another method.
+    DpopMethodMismatch,
+    /// A DPoP proof for another URL.
+    DpopUrlMismatch,
+    /// A DPoP proof too old, or from the future.
+    DpopStale,
+    /// A DPoP proof for another token (`ath`).
+    DpopTokenHashMismatch,
+    /// A DPoP proof signed by a key the token is not bound to.
+    DpopKeyMismatch,
+    /// A DPoP proof presented again.
+    DpopReplayed,
+    /// A bearer token under the DPoP scheme.
+    DpopTokenNotBound,
+    /// A DPoP-bound token under the Bearer scheme.
+    DpopBoundTokenAsBearer,
+    /// A bearer token while DPoP is required.
+    DpopBearerRefused,
+    /// A Bearer request that carries a DPoP proof.
+    DpopBearerWithProof,
+    /// The replay store could not answer.
+    DpopReplayUnavailable,
 }
 
 impl RejectionReason {
@@ -236,6 +292,21 @@ impl RejectionReason {
             RejectionReason::BadIssuer => "bad_issuer",
             RejectionReason::InsufficientScope => "insufficient_scope",
             RejectionReason::KeysUnavailable => "keys_unavailable",
+            RejectionReason::DpopProofMissing => "dpop_proof_missing",
+            RejectionReason::DpopProofMalformed => "dpop_proof_malformed",
+            RejectionReason::DpopAlgNotAllowed => "dpop_alg_not_allowed",
+            RejectionReason::DpopBadSignature => "dpop_bad_signature",
+            RejectionReason::DpopMethodMismatch => "dpop_method_mismatch",
+            RejectionReason::DpopUrlMismatch => "dpop_url_mismatch",
+            RejectionReason::DpopStale => "dpop_stale",
+            RejectionReason::DpopTokenHashMismatch => "dpop_token_hash_mismatch",
+            RejectionReason::DpopKeyMismatch => "dpop_key_mismatch",
+            RejectionReason::DpopReplayed => "dpop_replayed",
+            RejectionReason::DpopTokenNotBound => "dpop_token_not_bound",
+            RejectionReason::DpopBoundTokenAsBearer => "dpop_bound_token_as_bearer",
+            RejectionReason::DpopBearerRefused => "dpop_bearer_refused",
+            RejectionReason::DpopBearerWithProof => "dpop_bearer_with_proof",
+            RejectionReason::DpopReplayUnavailable => "dpop_replay_unavailable",
         }
     }
 }
@@ -260,7 +331,45 @@ impl TokenRejection {
             TokenRejection::MissingClaim(_) => RejectionReason::MissingClaim,
             TokenRejection::BadAudience { .. } => RejectionReason::BadAudience,
             TokenRejection::BadIssuer { .. } => RejectionReason::BadIssuer,
+            TokenRejection::BoundTokenAsBearer => RejectionReason::DpopBoundTokenAsBearer,
+            TokenRejection::NotBound => RejectionReason::DpopTokenNotBound,
+            TokenRejection::BearerRefused => RejectionReason::DpopBearerRefused,
         }
+    }
+}
+
+impl ProofRejection {
+    /// Why, as a label.
+    pub fn reason(&self) -> RejectionReason {
+        match self {
+            ProofRejection::Missing | ProofRejection::Several => RejectionReason::DpopProofMissing,
+            ProofRejection::TooLong { .. }
+            | ProofRejection::NotAJws
+            | ProofRejection::NotBase64(_)
+            | ProofRejection::Header(_)
+            | ProofRejection::Claims(_)
+            | ProofRejection::WrongType { .. }
+            | ProofRejection::CriticalHeader
+            | ProofRejection::MissingKey
+            | ProofRejection::PrivateKey
+            | ProofRejection::UnusableKey(_)
+            | ProofRejection::MissingClaim(_)
+            | ProofRejection::BadJti { .. } => RejectionReason::DpopProofMalformed,
+            ProofRejection::AlgorithmNotAllowed { .. } => RejectionReason::DpopAlgNotAllowed,
+            ProofRejection::BadSignature => RejectionReason::DpopBadSignature,
+            ProofRejection::MethodMismatch { .. } => RejectionReason::DpopMethodMismatch,
+            ProofRejection::UrlMismatch { .. } => RejectionReason::DpopUrlMismatch,
+            ProofRejection::Stale { .. } | ProofRejection::FromTheFuture => RejectionReason::DpopStale,
+            ProofRejection::TokenHashMismatch => RejectionReason::DpopTokenHashMismatch,
+            ProofRejection::KeyMismatch => RejectionReason::DpopKeyMismatch,
+            ProofRejection::Replayed => RejectionReason::DpopReplayed,
+        }
+    }
+}
+
+impl From<ProofRejection> for AuthError {
+    fn from(rejection: ProofRejection) -> Self {
+        AuthError::InvalidProof(rejection)
     }
 }
 
@@ -283,7 +392,10 @@ impl AuthError {
             AuthError::InvalidRequest(_) => ErrorCode::InvalidRequest,
             AuthError::InvalidToken(_) => ErrorCode::InvalidToken,
             AuthError::InsufficientScope { .. } => ErrorCode::InsufficientScope,
-            AuthError::KeysUnavailable { .. } => ErrorCode::TemporarilyUnavailable,
+            AuthError::KeysUnavailable { .. } | AuthError::ReplayCheckUnavailable(_) => {
+                ErrorCode::TemporarilyUnavailable
+            }
+            AuthError::InvalidProof(_) => ErrorCode::InvalidDpopProof,
         }
     }
 
@@ -291,28 +403,57 @@ impl AuthError {
     pub fn reason(&self) -> RejectionReason {
         match self {
             AuthError::MissingCredentials => RejectionReason::MissingToken,
+            AuthError::InvalidRequest(InvalidRequest::BearerWithProof) => RejectionReason::DpopBearerWithProof,
             AuthError::InvalidRequest(_) => RejectionReason::Malformed,
             AuthError::InvalidToken(rejection) => rejection.reason(),
             AuthError::InsufficientScope { .. } => RejectionReason::InsufficientScope,
             AuthError::KeysUnavailable { .. } => RejectionReason::KeysUnavailable,
+            AuthError::InvalidProof(rejection) => rejection.reason(),
+            AuthError::ReplayCheckUnavailable(_) => RejectionReason::DpopReplayUnavailable,
         }
     }
 
-    /// The `WWW-Authenticate` challenge, when the failure has one.
-    pub fn challenge(&self) -> Option<String> {
-        let description = quoted(&self.to_string());
+    /// When a retry may succeed, for a 503.
+    pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            AuthError::MissingCredentials => Some(format!("Bearer realm=\"{REALM}\"")),
-            AuthError::InvalidRequest(_) | AuthError::InvalidToken(_) => Some(format!(
-                "Bearer realm=\"{REALM}\", error=\"{}\", error_description=\"{description}\"",
-                self.code().as_str()
-            )),
-            AuthError::InsufficientScope { scope } => Some(format!(
-                "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", error_description=\"{description}\", scope=\"{}\"",
-                quoted(scope)
-            )),
-            AuthError::KeysUnavailable { .. } => None,
+            AuthError::KeysUnavailable { retry_after } => Some(*retry_after),
+            AuthError::ReplayCheckUnavailable(_) => Some(Duration::from_secs(1)),
+            _ => None,
         }
+    }
+
+    /// Whether the answer carries `WWW-Authenticate` challenges (a 503 does not).
+    pub fn challenges(&self) -> bool {
+        self.retry_after().is_none()
+    }
+
+    /// The parameters that say what failed, for the challenge of the scheme the request used:
+    /// `error`, `error_description` and, for a missing scope, `scope`; none without credentials.
+    pub fn challenge_error(&self) -> Option<String> {
+        let description = quoted(&self.to_string());
+        let code = self.code().as_str();
+        match self {
+            AuthError::MissingCredentials | AuthError::KeysUnavailable { .. } | AuthError::ReplayCheckUnavailable(_) => {
+                None
+            }
+            AuthError::InvalidRequest(_) | AuthError::InvalidToken(_) | AuthError::InvalidProof(_) => {
+                Some(format!("error=\"{code}\", error_description=\"{description}\""))
+            }
+            AuthError::InsufficientScope { scope } => {
+                Some(format!("error=\"{code}\", error_description=\"{description}\", scope=\"{}\"", quoted(scope)))
+            }
+        }
+    }
+
+    /// The Bearer challenge alone, as sent when no middleware adds the others.
+    pub fn challenge(&self) -> Option<String> {
+        if !self.challenges() {
+            return None;
+        }
+        Some(match self.challenge_error() {
+            Some(error) => format!("Bearer realm=\"{REALM}\", {error}"),
+            None => format!("Bearer realm=\"{REALM}\""),
+        })
     }
 
     /// The JSON body.
@@ -324,10 +465,12 @@ impl AuthError {
 impl ResponseError for AuthError {
     fn status(&self) -> StatusCode {
         match self {
-            AuthError::MissingCredentials | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::MissingCredentials | AuthError::InvalidToken(_) | AuthError::InvalidProof(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
-            AuthError::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::KeysUnavailable { .. } | AuthError::ReplayCheckUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -340,7 +483,7 @@ impl ResponseError for AuthError {
         if let Some(challenge) = self.challenge() {
             response = response.header(header::WWW_AUTHENTICATE, challenge);
         }
-        if let AuthError::KeysUnavailable { retry_after } = self {
+        if let Some(retry_after) = self.retry_after() {
             response = response.header(header::RETRY_AFTER, retry_after.as_secs().max(1).to_string());
         }
         response.extension(Refusal(self.clone())).body(body)

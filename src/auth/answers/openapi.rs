@@ -18,12 +18,12 @@ impl ApiResponse for AuthError {
             responses: vec![
                 failure(
                     400,
-                    "Malformed credentials (`invalid_request`): `Bearer` without a token, or several Authorization headers",
+                    "Malformed credentials (`invalid_request`): `Bearer` or `DPoP` without a token, several Authorization headers, or a `Bearer` token sent with a `DPoP` proof",
                     true,
                 ),
                 failure(
                     401,
-                    "No bearer token (the challenge names the realm and no error), or a token that is not acceptable (`invalid_token`, with the reason in `error_description`)",
+                    "No access token (the challenges name the realm and no error), a token that is not acceptable (`invalid_token`, with the reason in `error_description`), or a DPoP proof that is not (`invalid_dpop_proof`)",
                     true,
                 ),
                 MetaResponse {
@@ -34,7 +34,7 @@ impl ApiResponse for AuthError {
                     )],
                     ..failure(
                         503,
-                        "The identity provider's signing keys cannot be obtained and none usable are cached (`temporarily_unavailable`)",
+                        "The identity provider's signing keys cannot be obtained and none usable are cached, or a DPoP proof cannot be checked for replay (`temporarily_unavailable`)",
                         false,
                     )
                 },
@@ -62,7 +62,11 @@ impl<S: RequiredScope> ApiResponse for ScopeDenied<S> {
 
 fn failure(status: u16, description: &'static str, challenge: bool) -> MetaResponse {
     let headers = if challenge {
-        vec![header("WWW-Authenticate", "RFC 6750 Bearer challenge", MetaSchema::new("string"))]
+        vec![header(
+            "WWW-Authenticate",
+            "RFC 6750 Bearer and RFC 9449 DPoP challenges, one per accepted scheme",
+            MetaSchema::new("string"),
+        )]
     } else {
         Vec::new()
     };

@@ -39,17 +39,31 @@ pub struct ResourceMetadata {
     pub bearer_methods_supported: Vec<String>,
     /// A name for people.
     pub resource_name: String,
+    /// The algorithms DPoP proofs may be signed with (RFC 9449 §5.1); absent when DPoP is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// Whether every token must be DPoP-bound.
+    pub dpop_bound_access_tokens_required: bool,
 }
 
 impl ResourceMetadata {
-    /// Metadata for the API at `audience`, accepting tokens of `issuers`.
-    pub fn new<'a>(audience: &str, issuers: impl IntoIterator<Item = &'a str>, scopes: &[&str]) -> Self {
+    /// Metadata for the API at `audience`, accepting tokens of `issuers`, and DPoP proofs signed
+    /// with `dpop_algs` when DPoP is accepted (`required`: only DPoP-bound tokens).
+    pub fn new<'a>(
+        audience: &str,
+        issuers: impl IntoIterator<Item = &'a str>,
+        scopes: &[&str],
+        dpop_algs: Option<Vec<String>>,
+        required: bool,
+    ) -> Self {
         ResourceMetadata {
             resource: audience.to_owned(),
             authorization_servers: issuers.into_iter().map(str::to_owned).collect(),
             scopes_supported: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
             bearer_methods_supported: vec!["header".to_owned()],
             resource_name: env!("CARGO_PKG_NAME").to_owned(),
+            dpop_signing_alg_values_supported: dpop_algs,
+            dpop_bound_access_tokens_required: required,
         }
     }
 }

@@ -1,0 +1,57 @@
+//! The replay store shared by replicas: `SET <id> 1 NX PX <window>` in Redis, which answers
+//! whether the id was new. A lazy connection manager reconnects in the background; every
+//! command has a deadline, so an unreachable Redis refuses DPoP requests quickly (503) and
+//! never touches bearer requests, which do not use the store.
+
+use std::time::Duration;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use redis::{
+    Client,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+
+use super::{ProofId, ReplayUnavailable};
+
+/// The prefix of every key this service writes.
+const KEY_PREFIX: &str = "protected-api:dpop:";
+
+/// Proof ids in Redis.
+pub struct RedisReplayStore {
+    connection: ConnectionManager,
+    timeout: Duration,
+}
+
+impl RedisReplayStore {
+    /// A store at `url` (`redis://[user:password@]host[:port][/db]`), whose commands fail after
+    /// `timeout`. Connects on first use, so the service starts while Redis is down.
+    pub fn new(url: &str, timeout: Duration) -> redis::RedisResult<Self> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(1));
+        let connection = ConnectionManager::new_lazy_with_config(Client::open(url)?, config)?;
+        Ok(RedisReplayStore { connection, timeout })
+    }
+
+    /// Records `id` for `window`; `Ok(false)` when Redis holds it already.
+    pub async fn first_use(&self, id: ProofId, window: Duration) -> Result<bool, ReplayUnavailable> {
+        let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(id.0));
+        let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut command = redis::cmd("SET");
+        command.arg(key).arg(1).arg("NX").arg("PX").arg(millis);
+        let mut connection = self.connection.clone();
+        match tokio::time::timeout(self.timeout, command.query_async::<Option<String>>(&mut connection)).await {
+            Ok(Ok(set)) => Ok(set.is_some()),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "the DPoP replay store (Redis) refused a command");
+                Err(ReplayUnavailable::Unreachable)
+            }
+            Err(_) => {
+                tracing::warn!(timeout = ?self.timeout, "the DPoP replay store (Redis) did not answer in time");
+                Err(ReplayUnavailable::Unreachable)
+            }
+        }
+    }
+}
