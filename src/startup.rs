@@ -126,7 +126,8 @@ impl Application {
         let dpop = match settings.dpop.mode {
             DpopMode::Disabled => None,
             mode => {
-                let replay = settings.dpop.replay_store().map_err(|error| StartupError::ReplayStore(error.to_string()))?;
+                let replay =
+                    settings.dpop.replay_store().map_err(|error| StartupError::ReplayStore(error.to_string()))?;
                 let checker = DpopChecker::new(mode, settings.dpop.proof_policy(), PublicUrl::new(&public_url), replay);
                 Some(Arc::new(checker))
             }

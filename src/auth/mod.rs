@@ -44,12 +44,12 @@ pub use answers::{
 };
 pub use claim_rules::{ClaimRules, TokenProfile};
 pub use claims::{Audience, Claims, Scopes};
+pub use dpop::{DpopChecker, DpopMode, ProofPolicy, ProofTarget, PublicUrl, ReplayStore};
 pub use jwks::{
     Failures, FetchError, FetchLimits, JwksSource, KeyHealth, KeySet, KeySetError, KeyStore, ProviderUrl,
     RefreshPolicy, TransportFailure, UrlRefused,
 };
 pub use observer::{AuthObserver, FetchOutcome};
-pub use dpop::{DpopChecker, DpopMode, ProofPolicy, ProofTarget, PublicUrl, ReplayStore};
 pub use scheme::{AccessToken, BEARER_SCHEME, DPOP_HEADER, DPOP_SCHEME, OptionalAccessToken};
 pub use scope::{RequiredScope, ScopeDenied};
 pub use token_cache::TokenCache;

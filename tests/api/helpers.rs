@@ -13,7 +13,7 @@ use std::{
 use figment::{Figment, providers::Serialized};
 use jsonwebtoken::{
     Algorithm, EncodingKey, Header,
-    jwk::{Jwk, JwkSet, PublicKeyUse},
+    jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
 use poem::{
     EndpointExt, Response, Route, Server, get, handler,
@@ -59,6 +59,11 @@ impl SigningKey {
         SigningKey { kid: kid.to_owned(), alg: Algorithm::ES256, key, pinned: true }
     }
 
+    /// The same key, signing with `alg` (PS256 with an RSA key, say).
+    pub fn signing(&self, alg: Algorithm) -> Self {
+        SigningKey { alg, ..self.clone() }
+    }
+
     pub fn with_kid(&self, kid: &str) -> Self {
         SigningKey { kid: kid.to_owned(), ..self.clone() }
     }
@@ -101,6 +106,78 @@ impl SigningKey {
         let mut header = Header::new(self.alg);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.key).expect("sign token")
+    }
+}
+
+/// A DPoP client: its key, the proofs it signs, and the key's RFC 7638 thumbprint as
+/// jsonwebtoken computes it (independently of the service).
+pub struct DpopClient {
+    pub key: SigningKey,
+    pub jwk: Value,
+    pub jkt: String,
+}
+
+impl DpopClient {
+    /// A client with a new P-256 key (ES256).
+    pub fn new() -> Self {
+        Self::with_key(SigningKey::generated_ec("dpop"))
+    }
+
+    /// A client signing with `key`.
+    pub fn with_key(key: SigningKey) -> Self {
+        let mut jwk = key.jwk();
+        jwk.common.key_id = None;
+        jwk.common.public_key_use = None;
+        jwk.common.key_algorithm = None;
+        Self::with_jwk(key, serde_json::to_value(&jwk).unwrap())
+    }
+
+    /// A client with a new Ed25519 key (EdDSA).
+    pub fn ed25519() -> Self {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        let pair = Ed25519KeyPair::generate().expect("Ed25519 key");
+        let key = EncodingKey::from_ed_der(pair.to_pkcs8().expect("PKCS#8").as_ref());
+        let key = SigningKey { kid: "ed".to_owned(), alg: Algorithm::EdDSA, key, pinned: true };
+        let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+        Self::with_jwk(key, json!({"kty": "OKP", "crv": "Ed25519", "x": x}))
+    }
+
+    fn with_jwk(key: SigningKey, jwk: Value) -> Self {
+        let parsed: Jwk = serde_json::from_value(jwk.clone()).expect("a JWK");
+        let jkt = parsed.thumbprint(ThumbprintHash::SHA256).expect("thumbprint");
+        DpopClient { jwk, key, jkt }
+    }
+
+    /// The header of a valid proof.
+    pub fn header(&self) -> Value {
+        json!({ "typ": "dpop+jwt", "alg": format!("{:?}", self.key.alg), "jwk": self.jwk })
+    }
+
+    /// The claims of a valid proof for `method` on `url`, made now, for `token` when given.
+    pub fn claims(&self, method: &str, url: &str, token: Option<&str>) -> Value {
+        let mut claims = json!({
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "htm": method,
+            "htu": url,
+            "iat": unix_now(),
+        });
+        if let Some(token) = token {
+            use aws_lc_rs::digest::{SHA256, digest};
+            use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+            claims["ath"] = URL_SAFE_NO_PAD.encode(digest(&SHA256, token.as_bytes())).into();
+        }
+        claims
+    }
+
+    /// A valid proof for `method` on `url` carrying `token`.
+    pub fn proof(&self, method: &str, url: &str, token: &str) -> String {
+        self.sign(&self.header(), &self.claims(method, url, Some(token)))
+    }
+
+    /// `header` and `claims` signed with this client's key.
+    pub fn sign(&self, header: &Value, claims: &Value) -> String {
+        self.key.sign_raw(&header.to_string(), &claims.to_string())
     }
 }
 
@@ -298,7 +375,16 @@ impl TestApp {
             .merge(Serialized::default("server.port", 0))
             .merge(Serialized::default("auth0.issuer", &issuer.url))
             .merge(Serialized::default("auth0.audience", AUDIENCE));
-        let settings: Settings = settings::extract(adjust(figment)).expect("valid test settings");
+        Self::spawn_settings(adjust(figment)).await
+    }
+
+    /// Spawns the service with its development issuer (no issuer configured).
+    pub async fn spawn_dev() -> Self {
+        Self::spawn_settings(base_settings().merge(Serialized::default("server.port", 0))).await
+    }
+
+    async fn spawn_settings(figment: Figment) -> Self {
+        let settings: Settings = settings::extract(figment).expect("valid test settings");
         let application = Application::build(&settings).await.expect("build application");
         let address = application.address();
         let metrics_address = application.metrics_address();
@@ -319,6 +405,12 @@ impl TestApp {
 
     pub async fn get_with_token(&self, path: &str, token: &str) -> reqwest::Response {
         self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    /// `GET path` with `Authorization: DPoP <token>` and `proof` in the `DPoP` header.
+    pub async fn get_with_proof(&self, path: &str, token: &str, proof: &str) -> reqwest::Response {
+        let request = self.client.get(self.url(path)).header("authorization", format!("DPoP {token}"));
+        request.header("dpop", proof).send().await.expect("request")
     }
 
     /// Polls `/readyz` until the signing keys are cached.
@@ -348,6 +440,12 @@ pub async fn answer(response: reqwest::Response) -> Answer {
 }
 
 impl Answer {
+    /// Asserts the status and the body's `error`.
+    pub fn assert_status_and_code(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["error"], code, "body: {}", self.body);
+    }
+
     /// Asserts a 401 `invalid_token` whose description contains `reason`.
     pub fn assert_invalid_token(&self, reason: &str) {
         assert_eq!(self.status, 401, "body: {}", self.body);

@@ -9,6 +9,8 @@ mod client;
 mod connections;
 mod differential;
 mod docs;
+mod dpop;
+mod dpop_redis;
 mod helpers;
 mod key_store;
 mod operators;

@@ -281,3 +281,47 @@ fn several_issuers_are_refused_beside_a_domain_twice_or_insecure() {
         ],
     );
 }
+
+#[test]
+fn dpop_settings_are_read_into_their_types_and_checked() {
+    let env = [
+        VALID[0],
+        VALID[1],
+        ("APP_DPOP__MODE", "required"),
+        ("APP_DPOP__ALGORITHMS", "ES256,EdDSA"),
+        ("APP_DPOP__REPLAY_STORE", "redis://user:secret@redis.internal:6380/2"),
+        ("APP_DPOP__MAX_AGE", "2m"),
+    ];
+    with_env(&env, |loaded| {
+        let dpop = loaded.unwrap().dpop;
+        assert_eq!(dpop.mode, protected_api::auth::DpopMode::Required);
+        assert_eq!(dpop.algorithms, [jsonwebtoken::Algorithm::ES256, jsonwebtoken::Algorithm::EdDSA]);
+        assert_eq!(dpop.max_age, std::time::Duration::from_secs(120));
+        let shown = format!("{:?}", dpop.replay_store);
+        assert_eq!(shown, "Redis(redis.internal)", "the password never reaches a log");
+    });
+    assert_error(
+        &[VALID[0], VALID[1], ("APP_DPOP__MODE", "sometimes")],
+        &["dpop.mode (env APP_DPOP__MODE)", "allowed"],
+    );
+    let memcached = ("APP_DPOP__REPLAY_STORE", "memcached://cache:11211");
+    assert_error(&[VALID[0], VALID[1], memcached], &["dpop.replay_store (env APP_DPOP__REPLAY_STORE): must be"]);
+    let env = [
+        VALID[0],
+        VALID[1],
+        ("APP_DPOP__ALGORITHMS", "HS256"),
+        ("APP_DPOP__MAX_AGE", "2h"),
+        ("APP_DPOP__LEEWAY", "5m"),
+        ("APP_DPOP__REPLAY_CAPACITY", "0"),
+    ];
+    assert_error(
+        &env,
+        &[
+            "4 problems",
+            "dpop.algorithms (env APP_DPOP__ALGORITHMS): HS256 is a shared-secret algorithm",
+            "dpop.max_age (env APP_DPOP__MAX_AGE): is above the 1h maximum",
+            "dpop.leeway (env APP_DPOP__LEEWAY): is above the 60s maximum",
+            "dpop.replay_capacity (env APP_DPOP__REPLAY_CAPACITY): must be above 0",
+        ],
+    );
+}

@@ -135,6 +135,9 @@ mod tests {
         assert_eq!(refused.len(), 1);
         assert!(refused[0].starts_with("DPoP realm=\"protected-api\", error=\"invalid_token\""));
         let bearer_only = OfferedSchemes { bearer: true, dpop_algs: None };
-        assert_eq!(challenges(bearer_only, AuthError::MissingCredentials, true), [format!("Bearer realm=\"protected-api\"{meta}")]);
+        assert_eq!(
+            challenges(bearer_only, AuthError::MissingCredentials, true),
+            [format!("Bearer realm=\"protected-api\"{meta}")]
+        );
     }
 }

@@ -59,9 +59,7 @@ pub enum InvalidRequest {
     #[error("the request carries more than one Authorization header")]
     MultipleAuthorizationHeaders,
     /// `Authorization: Bearer` with a `DPoP` header.
-    #[error(
-        "a request with a DPoP proof must send its token as Authorization: DPoP <token>, not Bearer"
-    )]
+    #[error("a request with a DPoP proof must send its token as Authorization: DPoP <token>, not Bearer")]
     BearerWithProof,
 }
 
@@ -433,9 +431,9 @@ impl AuthError {
         let description = quoted(&self.to_string());
         let code = self.code().as_str();
         match self {
-            AuthError::MissingCredentials | AuthError::KeysUnavailable { .. } | AuthError::ReplayCheckUnavailable(_) => {
-                None
-            }
+            AuthError::MissingCredentials
+            | AuthError::KeysUnavailable { .. }
+            | AuthError::ReplayCheckUnavailable(_) => None,
             AuthError::InvalidRequest(_) | AuthError::InvalidToken(_) | AuthError::InvalidProof(_) => {
                 Some(format!("error=\"{code}\", error_description=\"{description}\""))
             }

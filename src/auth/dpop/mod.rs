@@ -146,7 +146,10 @@ impl DpopChecker {
     pub fn check_proof(&self, proof: &str, target: ProofTarget<'_>) -> Result<SignedProof, ProofRejection> {
         let proof = proof::verify_signature(proof, &self.policy.algorithms, &self.algs)?;
         if proof.htm != target.method {
-            return Err(ProofRejection::MethodMismatch { htm: proof::safe(&proof.htm), method: target.method.to_owned() });
+            return Err(ProofRejection::MethodMismatch {
+                htm: proof::safe(&proof.htm),
+                method: target.method.to_owned(),
+            });
         }
         let expected = self.public_url.of(target.path);
         if !PublicUrl::names(&proof.htu, &expected) {

@@ -85,7 +85,10 @@ pub fn verify_signature(
         .parse::<Algorithm>()
         .ok()
         .filter(|alg| alg.family() != AlgorithmFamily::Hmac && accepted.contains(alg))
-        .ok_or_else(|| ProofRejection::AlgorithmNotAllowed { alg: safe(alg_name), accepted: accepted_names.to_owned() })?;
+        .ok_or_else(|| ProofRejection::AlgorithmNotAllowed {
+            alg: safe(alg_name),
+            accepted: accepted_names.to_owned(),
+        })?;
     if header.crit.is_some() {
         return Err(ProofRejection::CriticalHeader);
     }
