@@ -10,10 +10,16 @@
 #                            benchmarks, pinned like the server: one report
 #   benches/load.sh flood    100,000 distinct valid tokens against /api/private (cache on):
 #                            the token cache stays within its capacity, memory stays bounded
+#   benches/load.sh dpop     /api/private with a bearer token and with a DPoP-bound token and a
+#                            new pre-generated proof per request, against the in-memory replay
+#                            store and against Redis (a redis-server on PORT+3), alternating;
+#                            the extra server CPU time of a DPoP request against the criterion
+#                            time of one whole DPoP check
 #
 # Environment: DURATION (default 10s), CONNECTIONS (64), ROUNDS (3: each round runs every
 # configuration and route in turn, so a drift of the machine affects them alike; each figure is
-# the run with the median req/s), FLOOD_TOKENS (100000), PORT (3900; the issuer takes PORT+2).
+# the run with the median req/s), FLOOD_TOKENS (100000), DPOP_PROOFS (proofs per wrk thread and
+# run, 125000), PORT (3900; the issuer takes PORT+2).
 # The server is pinned to core 0 and wrk to the other cores when taskset and 2+ cores exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +32,8 @@ base="http://127.0.0.1:${port}"
 issuer_base="http://127.0.0.1:$((port + 2))"
 audience=https://api.example.com
 work=$(mktemp -d)
-server_pid="" issuer_pid=""
-trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; [ -n "$issuer_pid" ] && kill "$issuer_pid" 2>/dev/null; rm -rf "$work"' EXIT
+server_pid="" issuer_pid="" redis_pid=""
+trap 'for pid in $server_pid $issuer_pid $redis_pid; do kill "$pid" 2>/dev/null; done; rm -rf "$work"' EXIT
 
 if ! command -v wrk >/dev/null; then
   apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -55,15 +61,16 @@ start_issuer() {
 }
 
 # Starts the server in the production profile from the empty directory, with `logging`
-# `default` (RUST_LOG unset: JSON lines at info) or `warn`, and the token cache on or off; its
-# stdout goes to $work/server.log. Sets startup_ms to the time to the first /healthz 200.
+# `default` (RUST_LOG unset: JSON lines at info) or `warn`, the token cache on or off, and the
+# DPoP replay store (default memory); its stdout goes to $work/server.log. Sets startup_ms to the
+# time to the first /healthz 200.
 start_server() {
-  local logging=$1 cache=$2 started
+  local logging=$1 cache=$2 store=${3:-memory} started
   local -a log_level=()
   [ "$logging" = warn ] && log_level=(RUST_LOG=warn)
   started=$(date +%s%N)
   env -C "$work/run" -u RUST_LOG "${log_level[@]}" APP_PROFILE=production AUTH0_ISSUER="$issuer_base/dev/" \
-    AUTH0_API_AUDIENCE=$audience APP_TOKEN_CACHE__ENABLED="$cache" PORT=$port \
+    AUTH0_API_AUDIENCE=$audience APP_TOKEN_CACHE__ENABLED="$cache" APP_DPOP__REPLAY_STORE="$store" PORT=$port \
     "${pin_server[@]}" "$binary" >"$work/server.log" 2>&1 &
   server_pid=$!
   until curl -fs "$base/healthz" >/dev/null 2>&1; do
@@ -149,6 +156,75 @@ if [ "$mode" = flood ]; then
   exit 0
 fi
 
+# Runs the criterion benchmarks whose names match `filter`, on the server's core, so the cost of
+# one check is measured in this run; writes "name<TAB>µs" lines to $work/criterion.txt.
+criterion() {
+  echo "running the criterion benchmarks..." >&2
+  local bench_exe
+  bench_exe=$(cargo bench --bench verify --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p')
+  "${pin_server[@]}" "$bench_exe" --bench --noplot "$@" 2>/dev/null | awk '
+    /^[^ ]/ && !/^Found/ { name = $0 }
+    /time:/ { gsub(/[][]/, ""); us = $5 == "ns" ? $4 / 1000 : $5 == "ms" ? $4 * 1000 : $4; printf "%s\t%.2f\n", name, us }
+  ' >"$work/criterion.txt"
+}
+
+if [ "$mode" = dpop ]; then
+  if ! command -v redis-server >/dev/null; then
+    apt-get install -y -qq redis-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+  fi
+  redis_port=$((port + 3))
+  "${pin_load[@]}" redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no >/dev/null &
+  redis_pid=$!
+  criterion "dpop|cache hit\$"
+  whole_us=$(awk -F'\t' '/whole check/ { print $2 }' "$work/criterion.txt")
+  proof_key="$work/dpop-key.pem"
+  proof() { "${pin_load[@]}" "$binary" dpop-proof --key "$proof_key" "$@" 2>/dev/null; }
+  dpop_token=$(curl -fs "$issuer_base/dev/token" -H "DPoP: $(proof POST "$issuer_base/dev/token")" -d scope=read:messages |
+    sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  bearer_token=$(token)
+  per_thread=${DPOP_PROOFS:-125000}
+  stores=(memory "redis://127.0.0.1:$redis_port")
+  for store in memory redis; do : >"$work/$store.bearer"; : >"$work/$store.dpop"; done
+  for _ in $(seq "${ROUNDS:-3}"); do
+    for store in "${stores[@]}"; do
+      name=${store%%:*}
+      start_server default true "$store"
+      echo "$(drive_once -H "Authorization: Bearer $bearer_token" "$base/api/private") $(peak_rss_mib)" >>"$work/$name.bearer"
+      echo "signing $((2 * per_thread)) proofs..." >&2
+      mkdir -p "$work/proofs"
+      for thread in 1 2; do
+        proof --count "$per_thread" --token "$dpop_token" GET "$base/api/private" >"$work/proofs/proofs-$thread.txt"
+      done
+      echo "$(PROOFS_DIR="$work/proofs" DPOP_TOKEN="$dpop_token" drive_once -s benches/load/dpop.lua "$base") $(peak_rss_mib)" >>"$work/$name.dpop"
+      stop_server
+    done
+  done
+  echo
+  echo "wrk: $connections connections, $duration per run, 2 threads, ${ROUNDS:-3} rounds (medians); server: release binary, production profile, default logging, token cache on, pinned: ${pin_server[*]:-no}; $(nproc) cores, $(uname -m)"
+  echo
+  printf "| %-40s | %9s | %8s | %8s | %8s | %13s | %12s |\n" "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "CPU µs/req" "peak RSS MiB"
+  printf "| %-40s | %9s | %8s | %8s | %8s | %13s | %12s |\n" "---" "---" "---" "---" "---" "---" "---"
+  for name in memory redis; do
+    for scheme in bearer dpop; do
+      read -r rps p50 p99 bad usr sys _ rss < <(median <"$work/$name.$scheme")
+      printf "| %-40s | %9s | %8s | %8s | %8s | %13.1f | %12s |\n" "/api/private, $scheme (replay store: $name)" \
+        "$rps" "$p50" "$p99" "$bad" "$(echo "$usr + $sys" | bc)" "$rss"
+    done
+  done
+  echo
+  printf "| %-55s | %9s |\n" "criterion, pinned like the server" "µs"
+  printf "| %-55s | %9s |\n" "---" "---"
+  while IFS=$'\t' read -r name us; do printf "| %-55s | %9s |\n" "$name" "$us"; done <"$work/criterion.txt"
+  echo
+  for name in memory redis; do
+    cpu() { median <"$work/$name.$1" | awk '{ print $5 + $6 }'; }
+    awk -v bearer="$(cpu bearer)" -v dpop="$(cpu dpop)" -v whole="$whole_us" -v name="$name" 'BEGIN {
+      printf "replay store %s: extra server CPU per DPoP request %.1f µs = %.2f × the criterion whole DPoP check (%.2f µs)\n",
+        name, dpop - bearer, (dpop - bearer) / whole, whole }'
+  done
+  exit 0
+fi
+
 # Start-up of a server with a configured issuer: the key fetch runs in the background and is not
 # counted.
 measure_startup() {
@@ -162,13 +238,7 @@ measure_startup() {
   kill "$pid" && wait "$pid" 2>/dev/null || true
 }
 
-# The criterion benchmarks, on the server's core, so the cost of one check is measured in this run.
-echo "running the criterion benchmarks..." >&2
-bench_exe=$(cargo bench --bench verify --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))/\1/p')
-"${pin_server[@]}" "$bench_exe" --bench --noplot 2>/dev/null | awk '
-  /^[^ ]/ && !/^Found/ { name = $0 }
-  /time:/ { gsub(/[][]/, ""); us = $5 == "ns" ? $4 / 1000 : $5 == "ms" ? $4 * 1000 : $4; printf "%s\t%.2f\n", name, us }
-' >"$work/criterion.txt"
+criterion
 check_us=$(awk -F'\t' '/RS256, key cached/ { print $2 }' "$work/criterion.txt")
 
 # Configurations: logging (default or warn) and token cache (true or false).

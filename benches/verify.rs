@@ -1,19 +1,21 @@
 //! Criterion benchmarks of the token check: a full RS256 verification with the key cached, a
-//! verified-token cache hit, the 401 path of a garbage token, parsing a token's claims, and
-//! parsing a key set.
+//! verified-token cache hit, the 401 path of a garbage token, parsing a token's claims, parsing
+//! a key set; and of DPoP: one ES256 proof's check, and the whole check a DPoP request adds to
+//! the cached token check (proof, `ath`, `cnf.jkt`, the replay store's insert).
 //!
 //! The verifiers are the real ones, fed by the built-in development issuer over loopback HTTP.
 //! Run with `cargo bench --bench verify`.
 
-use std::{future::pending, sync::Arc};
+use std::{future::pending, net::SocketAddr, sync::Arc, time::Instant};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use criterion::{Criterion, criterion_group, criterion_main};
 use figment::providers::Serialized;
 use jsonwebtoken::Algorithm;
 use protected_api::{
-    auth::{Claims, KeySet, Verifier, unix_now},
+    auth::{Claims, DpopChecker, KeySet, ProofTarget, Verifier, unix_now},
     dev_issuer::{DevIssuer, TokenOrder},
+    dpop_key::DpopKey,
     settings::{self, Sources},
     startup::Application,
 };
@@ -37,8 +39,16 @@ async fn ten_issuers(issuer: &DevIssuer, token_cache: bool) -> Arc<Verifier> {
     verifier
 }
 
-/// A running service with the development issuer, and its verifier.
-async fn service(token_cache: bool) -> (Arc<Verifier>, Arc<DevIssuer>) {
+/// A running service with the development issuer: its verifier, the issuer, its DPoP checker
+/// (the in-memory replay store) and its address.
+struct Service {
+    verifier: Arc<Verifier>,
+    issuer: Arc<DevIssuer>,
+    dpop: Arc<DpopChecker>,
+    address: SocketAddr,
+}
+
+async fn service(token_cache: bool) -> Service {
     let sources = Sources::built_in("dev");
     let figment = sources
         .files()
@@ -48,16 +58,19 @@ async fn service(token_cache: bool) -> (Arc<Verifier>, Arc<DevIssuer>) {
     let application = Application::build(&settings).await.expect("application");
     let verifier = Arc::clone(&application.state().verifier);
     let issuer = Arc::clone(application.state().dev_issuer.as_ref().expect("the development issuer"));
+    let dpop = Arc::clone(application.state().dpop.as_ref().expect("DPoP is allowed by default"));
+    let address = application.address();
     tokio::spawn(application.run_until(pending()));
     verifier.issuers()[0].key_store().warm_up().await;
-    (verifier, issuer)
+    Service { verifier, issuer, dpop, address }
 }
 
 fn verification(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let ((uncached, issuer), (cached, cached_issuer)) =
-        runtime.block_on(async { (service(false).await, service(true).await) });
-    let order = TokenOrder { sub: "bench-user".into(), scope: "read:messages".into(), expires_in: 3600 };
+    let (without_cache, with_cache) = runtime.block_on(async { (service(false).await, service(true).await) });
+    let (uncached, issuer) = (Arc::clone(&without_cache.verifier), Arc::clone(&without_cache.issuer));
+    let (cached, cached_issuer) = (Arc::clone(&with_cache.verifier), Arc::clone(&with_cache.issuer));
+    let order = TokenOrder { sub: "bench-user".into(), scope: "read:messages".into(), expires_in: 3600, jkt: None };
     let token = issuer.mint(&order, unix_now()).unwrap();
     let cached_token = cached_issuer.mint(&order, unix_now()).unwrap();
     runtime.block_on(async {
@@ -88,6 +101,38 @@ fn verification(c: &mut Criterion) {
     let jwks = issuer.jwks_document().as_bytes().to_vec();
     c.bench_function("key set: parse a one-key JWKS", |b| {
         b.iter(|| KeySet::parse(&jwks, &[Algorithm::RS256], 1).unwrap())
+    });
+    dpop(c, &runtime, &with_cache);
+}
+
+/// One proof's check, and the whole DPoP check with a new proof (a new `jti`) every time, as the
+/// load benchmark's DPoP run sends them.
+fn dpop(c: &mut Criterion, runtime: &tokio::runtime::Runtime, service: &Service) {
+    let key = DpopKey::generate().unwrap();
+    let order = TokenOrder {
+        sub: "bench-user".into(),
+        scope: "read:messages".into(),
+        expires_in: 3600,
+        jkt: Some(key.thumbprint()),
+    };
+    let token = service.issuer.mint(&order, unix_now()).unwrap();
+    let url = format!("http://{}/api/private", service.address);
+    let target = ProofTarget { method: "GET", path: "/api/private" };
+    let claims = runtime.block_on(service.verifier.verify(&token)).expect("a valid token");
+    let proof = key.proof("GET", &url, unix_now(), Some(&token)).unwrap();
+    c.bench_function("dpop: proof check (ES256)", |b| b.iter(|| service.dpop.check_proof(&proof, target).unwrap()));
+    c.bench_function("dpop: whole check, new proof each time (memory store)", |b| {
+        b.iter_custom(|iterations| {
+            let proofs: Vec<String> =
+                (0..iterations).map(|_| key.proof("GET", &url, unix_now(), Some(&token)).unwrap()).collect();
+            runtime.block_on(async {
+                let started = Instant::now();
+                for proof in &proofs {
+                    service.dpop.check_request(proof, target, &token, &claims).await.unwrap();
+                }
+                started.elapsed()
+            })
+        })
     });
 }
 

@@ -78,9 +78,11 @@ impl AuthChallenge {
         if !error.challenges() {
             return response;
         }
-        let link = (response.status() == StatusCode::UNAUTHORIZED)
-            .then(|| format!(", resource_metadata=\"{}\"", self.resource_metadata))
-            .unwrap_or_default();
+        let link = if response.status() == StatusCode::UNAUTHORIZED {
+            format!(", resource_metadata=\"{}\"", self.resource_metadata)
+        } else {
+            String::new()
+        };
         let what_failed = error.challenge_error().map(|params| format!(", {params}"));
         let offered = &*self.offered;
         // The challenge that says what failed: the scheme the request used, when it is offered.
