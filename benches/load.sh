@@ -10,11 +10,12 @@
 #                            benchmarks, pinned like the server: one report
 #   benches/load.sh flood    100,000 distinct valid tokens against /api/private (cache on):
 #                            the token cache stays within its capacity, memory stays bounded
-#   benches/load.sh dpop     /api/private with a bearer token and with a DPoP-bound token and a
-#                            new pre-generated proof per request, against the in-memory replay
-#                            store and against Redis (a redis-server on PORT+3), alternating;
-#                            the extra server CPU time of a DPoP request against the criterion
-#                            time of one whole DPoP check
+#   benches/load.sh dpop     /api/private with a bearer token (as fast as it goes, and paced to
+#                            the DPoP run's rate) and with a DPoP-bound token and a new
+#                            pre-generated proof per request, against the in-memory replay store
+#                            and against Redis (a redis-server on PORT+3), alternating; the extra
+#                            server CPU time of a DPoP request against the criterion time of one
+#                            whole DPoP check
 #
 # Environment: DURATION (default 10s), CONNECTIONS (64), ROUNDS (3: each round runs every
 # configuration and route in turn, so a drift of the machine affects them alike; each figure is
@@ -184,7 +185,9 @@ if [ "$mode" = dpop ]; then
   bearer_token=$(token)
   per_thread=${DPOP_PROOFS:-125000}
   stores=(memory "redis://127.0.0.1:$redis_port")
-  for store in memory redis; do : >"$work/$store.bearer"; : >"$work/$store.dpop"; done
+  for store in memory redis; do
+    for run in bearer dpop paced; do : >"$work/$store.$run"; done
+  done
   for _ in $(seq "${ROUNDS:-3}"); do
     for store in "${stores[@]}"; do
       name=${store%%:*}
@@ -195,20 +198,30 @@ if [ "$mode" = dpop ]; then
       for thread in 1 2; do
         proof --count "$per_thread" --token "$dpop_token" GET "$base/api/private" >"$work/proofs/proofs-$thread.txt"
       done
-      echo "$(PROOFS_DIR="$work/proofs" DPOP_TOKEN="$dpop_token" drive_once -s benches/load/dpop.lua "$base") $(peak_rss_mib)" >>"$work/$name.dpop"
+      dpop_run=$(PROOFS_DIR="$work/proofs" DPOP_TOKEN="$dpop_token" drive_once -s benches/load/dpop.lua "$base")
+      echo "$dpop_run $(peak_rss_mib)" >>"$work/$name.dpop"
+      # Bearer requests at the DPoP run's rate: the load generator then sleeps between answers
+      # as it does in the DPoP run, and waking it costs the server the same.
+      pace_ms=$(awk -v rps="${dpop_run%% *}" -v c="$connections" 'BEGIN { printf "%d", c * 1000 / rps + 0.5 }')
+      echo "$(PACE_MS="$pace_ms" BEARER_TOKEN="$bearer_token" drive_once -s benches/load/paced.lua "$base") $(peak_rss_mib)" >>"$work/$name.paced"
       stop_server
     done
   done
   echo
   echo "wrk: $connections connections, $duration per run, 2 threads, ${ROUNDS:-3} rounds (medians); server: release binary, production profile, default logging, token cache on, pinned: ${pin_server[*]:-no}; $(nproc) cores, $(uname -m)"
   echo
-  printf "| %-40s | %9s | %8s | %8s | %8s | %13s | %12s |\n" "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "CPU µs/req" "peak RSS MiB"
-  printf "| %-40s | %9s | %8s | %8s | %8s | %13s | %12s |\n" "---" "---" "---" "---" "---" "---" "---"
+  table_row() { printf "| %-52s | %9s | %8s | %8s | %8s | %9s | %11s | %12s |\n" "$@"; }
+  table_row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "user µs" "kernel µs" "peak RSS MiB"
+  table_row "---" "---" "---" "---" "---" "---" "---" "---"
   for name in memory redis; do
-    for scheme in bearer dpop; do
-      read -r rps p50 p99 bad usr sys _ rss < <(median <"$work/$name.$scheme")
-      printf "| %-40s | %9s | %8s | %8s | %8s | %13.1f | %12s |\n" "/api/private, $scheme (replay store: $name)" \
-        "$rps" "$p50" "$p99" "$bad" "$(echo "$usr + $sys" | bc)" "$rss"
+    for run in bearer paced dpop; do
+      case $run in
+        bearer) what="bearer, as fast as it goes" ;;
+        paced) what="bearer, at the DPoP run's rate" ;;
+        dpop) what="DPoP, a new proof per request" ;;
+      esac
+      read -r rps p50 p99 bad usr sys _ rss < <(median <"$work/$name.$run")
+      table_row "/api/private, $what (store: $name)" "$rps" "$p50" "$p99" "$bad" "$usr" "$sys" "$rss"
     done
   done
   echo
@@ -217,10 +230,12 @@ if [ "$mode" = dpop ]; then
   while IFS=$'\t' read -r name us; do printf "| %-55s | %9s |\n" "$name" "$us"; done <"$work/criterion.txt"
   echo
   for name in memory redis; do
-    cpu() { median <"$work/$name.$1" | awk '{ print $5 + $6 }'; }
-    awk -v bearer="$(cpu bearer)" -v dpop="$(cpu dpop)" -v whole="$whole_us" -v name="$name" 'BEGIN {
-      printf "replay store %s: extra server CPU per DPoP request %.1f µs = %.2f × the criterion whole DPoP check (%.2f µs)\n",
-        name, dpop - bearer, (dpop - bearer) / whole, whole }'
+    cpu() { median <"$work/$name.$1" | awk '{ print $5, $6 }'; }
+    awk -v paced="$(cpu paced)" -v fast="$(cpu bearer)" -v dpop="$(cpu dpop)" -v whole="$whole_us" -v name="$name" 'BEGIN {
+      split(paced, p, " "); split(fast, f, " "); split(dpop, d, " ")
+      same = d[1] + d[2] - p[1] - p[2]; user = d[1] - p[1]; saturated = d[1] + d[2] - f[1] - f[2]
+      printf "store %s: extra server CPU per DPoP request over bearer at the same rate %.1f µs = %.2f × the criterion whole DPoP check (%.2f µs); user time alone %.1f µs = %.2f ×; over bearer as fast as it goes %.1f µs = %.2f ×\n",
+        name, same, same / whole, whole, user, user / whole, saturated, saturated / whole }'
   done
   exit 0
 fi

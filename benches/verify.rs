@@ -53,7 +53,9 @@ async fn service(token_cache: bool) -> Service {
     let figment = sources
         .files()
         .merge(Serialized::default("server.port", 0))
-        .merge(Serialized::default("token_cache.enabled", token_cache));
+        .merge(Serialized::default("token_cache.enabled", token_cache))
+        // Room for every proof the DPoP benchmark's iterations make.
+        .merge(Serialized::default("dpop.replay_capacity", 10_000_000));
     let settings = settings::extract(figment).expect("settings");
     let application = Application::build(&settings).await.expect("application");
     let verifier = Arc::clone(&application.state().verifier);

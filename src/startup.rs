@@ -126,6 +126,11 @@ impl Application {
         let dpop = match settings.dpop.mode {
             DpopMode::Disabled => None,
             mode => {
+                if settings.server.public_url.is_none() && settings.profile == crate::settings::PRODUCTION_PROFILE {
+                    tracing::warn!(
+                        "server.public_url is not set: DPoP proofs must name {public_url}; set APP_SERVER__PUBLIC_URL to the URL clients call"
+                    );
+                }
                 let replay =
                     settings.dpop.replay_store().map_err(|error| StartupError::ReplayStore(error.to_string()))?;
                 let checker = DpopChecker::new(mode, settings.dpop.proof_policy(), PublicUrl::new(&public_url), replay);

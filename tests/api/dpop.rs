@@ -248,7 +248,10 @@ async fn each_mode_offers_its_schemes() {
     assert_eq!(status, 401);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].starts_with(r#"Bearer realm="protected-api", resource_metadata=""#), "{lines:?}");
-    assert!(lines[1].starts_with(r#"DPoP realm="protected-api", algs="ES256 RS256 PS256 EdDSA", resource_metadata=""#));
+    assert!(
+        lines[1]
+            .starts_with(r#"DPoP realm="protected-api", algs="ES256 RS256 PS256 EdDSA Ed25519", resource_metadata=""#)
+    );
 
     drop(issuer);
     let (issuer, app, _) = setup_with(&client, |f| f.merge(Serialized::default("dpop.mode", "required"))).await;

@@ -12,6 +12,7 @@ mod docs;
 mod dpop;
 mod dpop_redis;
 mod helpers;
+mod interop;
 mod key_store;
 mod operators;
 mod readme;

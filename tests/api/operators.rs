@@ -74,7 +74,7 @@ async fn protected_resource_metadata_names_the_issuer_and_scopes() {
             "scopes_supported": ["read:messages"],
             "bearer_methods_supported": ["header"],
             "resource_name": "protected-api",
-            "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
+            "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"],
             "dpop_bound_access_tokens_required": false,
         })
     );

@@ -1,7 +1,8 @@
 //! Every ```console block of README.md is run, as written, against the binary started the way
 //! the quick start says (no configuration: the development issuer), and must print what the
 //! README shows. In expected output, `…` stands for any text, and a line that is only `…` for
-//! any number of lines. `localhost:3000` and `127.0.0.1:3000` stand for the test's address.
+//! any number of lines. `localhost:3000` and `127.0.0.1:3000` stand for the test's address, and
+//! `./target/debug/protected-api` for the binary under test; the sessions run in an empty folder.
 
 use std::process::Command;
 
@@ -75,13 +76,19 @@ fn the_readme_console_sessions_print_what_the_readme_shows() {
     let blocks = console_blocks(&readme);
     assert!(!blocks.is_empty(), "README.md has no console block");
     let running = Running::start(&[("PORT", "0")]);
-    let localize =
-        |text: &str| text.replace("localhost:3000", &running.address).replace("127.0.0.1:3000", &running.address);
+    let localize = |text: &str| {
+        text.replace("localhost:3000", &running.address)
+            .replace("127.0.0.1:3000", &running.address)
+            .replace("./target/debug/protected-api", env!("CARGO_BIN_EXE_protected-api"))
+    };
+    let folder = std::env::temp_dir().join(format!("readme-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
     const MARK: &str = "@@readme-step@@";
     for steps in blocks {
         let script: String =
             steps.iter().map(|step| format!("printf '\\n{MARK}\\n'\n{}\n", localize(&step.command))).collect();
-        let output = Command::new("bash").args(["-euo", "pipefail", "-c", &script]).output().expect("bash");
+        let output =
+            Command::new("bash").args(["-euo", "pipefail", "-c", &script]).current_dir(&folder).output().expect("bash");
         let stdout = String::from_utf8(output.stdout).unwrap().replace('\r', "");
         assert!(output.status.success(), "the README session failed: {}", String::from_utf8_lossy(&output.stderr));
         let outputs: Vec<&str> = stdout.split(&format!("\n{MARK}\n")).skip(1).collect();
@@ -99,6 +106,7 @@ fn the_readme_console_sessions_print_what_the_readme_shows() {
             );
         }
     }
+    std::fs::remove_dir_all(&folder).unwrap();
 }
 
 /// Every ```rust block of README.md that starts with a `// <path>.rs` line is that file's code:

@@ -50,6 +50,15 @@ fn every_operation_has_an_id_a_tag_a_summary_and_documented_auth_failures() {
     assert!(scoped.as_str().unwrap().contains("`read:messages`"));
     assert_eq!(spec["components"]["securitySchemes"]["BearerAuth"]["scheme"], "bearer");
     assert_eq!(spec["components"]["securitySchemes"]["BearerAuth"]["bearerFormat"], "JWT");
+    let dpop = &spec["components"]["securitySchemes"]["DPoPAuth"];
+    assert_eq!((dpop["type"].as_str(), dpop["scheme"].as_str()), (Some("http"), Some("DPoP")));
+    for (path, fallback) in [("/api/private", false), ("/api/private-scoped", false), ("/api/greeting", true)] {
+        let mut expected = vec![serde_json::json!({"BearerAuth": []}), serde_json::json!({"DPoPAuth": []})];
+        if fallback {
+            expected.push(serde_json::json!({}));
+        }
+        assert_eq!(spec["paths"][path]["get"]["security"], serde_json::Value::Array(expected), "{path}");
+    }
 }
 
 #[tokio::test]

@@ -30,13 +30,14 @@ function check(condition, message) {
 
 async function authorize(page, token) {
   await page.locator("button.authorize").first().click();
-  const dialog = page.locator(".modal-ux");
-  await dialog.locator(".auth-btn-wrapper").waitFor();
-  const logout = dialog.locator("button", { hasText: "Logout" });
+  // The dialog has a form per scheme (BearerAuth, DPoPAuth): the bearer token goes in BearerAuth's.
+  const bearer = page.locator(".modal-ux .auth-container").filter({ hasText: "BearerAuth" });
+  await bearer.locator(".auth-btn-wrapper").waitFor();
+  const logout = bearer.locator("button", { hasText: "Logout" });
   if (await logout.count()) await logout.click();
-  await dialog.locator("input").first().fill(token);
-  await dialog.locator(".auth-btn-wrapper button.authorize").click();
-  await dialog.locator("button.btn-done").click();
+  await bearer.locator("input").first().fill(token);
+  await bearer.locator(".auth-btn-wrapper button.authorize").click();
+  await bearer.locator("button.btn-done").click();
 }
 
 async function execute(page, operation) {

@@ -95,7 +95,12 @@ impl DpopChecker {
     /// A checker in `mode` of proofs as `policy` says, for requests to `public_url`, remembering
     /// their `jti`s in `replay`.
     pub fn new(mode: DpopMode, policy: ProofPolicy, public_url: PublicUrl, replay: ReplayStore) -> Self {
-        let algs = policy.algorithms.iter().map(|alg| format!("{alg:?}")).collect::<Vec<_>>().join(" ");
+        let mut names: Vec<String> = policy.algorithms.iter().map(|alg| format!("{alg:?}")).collect();
+        if policy.algorithms.contains(&Algorithm::EdDSA) {
+            // RFC 9864's fully specified name, which newer clients send.
+            names.push("Ed25519".to_owned());
+        }
+        let algs = names.join(" ");
         DpopChecker { mode, policy, algs, public_url, replay }
     }
 

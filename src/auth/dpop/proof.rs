@@ -81,14 +81,10 @@ pub fn verify_signature(
         return Err(ProofRejection::WrongType { typ: header.typ.as_deref().map(safe) });
     }
     let alg_name = header.alg.as_deref().unwrap_or_default();
-    let alg = alg_name
-        .parse::<Algorithm>()
-        .ok()
-        .filter(|alg| alg.family() != AlgorithmFamily::Hmac && accepted.contains(alg))
-        .ok_or_else(|| ProofRejection::AlgorithmNotAllowed {
-            alg: safe(alg_name),
-            accepted: accepted_names.to_owned(),
-        })?;
+    let alg =
+        algorithm(alg_name).filter(|alg| alg.family() != AlgorithmFamily::Hmac && accepted.contains(alg)).ok_or_else(
+            || ProofRejection::AlgorithmNotAllowed { alg: safe(alg_name), accepted: accepted_names.to_owned() },
+        )?;
     if header.crit.is_some() {
         return Err(ProofRejection::CriticalHeader);
     }
@@ -113,6 +109,15 @@ pub fn verify_signature(
         iat: claims.iat.ok_or(ProofRejection::MissingClaim("iat"))?.0,
         ath: claims.ath.map(Cow::into_owned),
     })
+}
+
+/// The algorithm `name` names: a JWS name, or `Ed25519`, the fully specified name of EdDSA with
+/// Ed25519 (RFC 9864) that newer clients send.
+fn algorithm(name: &str) -> Option<Algorithm> {
+    match name {
+        "Ed25519" => Some(Algorithm::EdDSA),
+        name => name.parse().ok(),
+    }
 }
 
 fn decode(part: &str, which: TokenPart) -> Result<Vec<u8>, ProofRejection> {
