@@ -156,8 +156,7 @@ impl DpopChecker {
                 method: target.method.to_owned(),
             });
         }
-        let expected = self.public_url.of(target.path);
-        if !PublicUrl::names(&proof.htu, &expected) {
+        if let Err(expected) = self.public_url.check(&proof.htu, target.path) {
             return Err(ProofRejection::UrlMismatch { expected });
         }
         let now = unix_now();

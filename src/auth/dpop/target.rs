@@ -36,10 +36,32 @@ impl PublicUrl {
         format!("{}{path}", self.origin)
     }
 
-    /// Whether `htu` names the URL `expected` (from [`PublicUrl::of`]).
-    pub fn names(htu: &str, expected: &str) -> bool {
-        normalized(htu).is_some_and(|htu| htu == expected)
+    /// Whether `htu` names the URL of a request to `path`; when it does not, the URL it must name.
+    pub fn check(&self, htu: &str, path: &str) -> Result<(), String> {
+        // The common case costs no parsing: `htu` is the public URL and the path as they are
+        // written, and the path has nothing to normalise.
+        let without_query = htu.split(['?', '#']).next().unwrap_or_default();
+        let written = without_query
+            .strip_prefix(self.origin.as_str())
+            .and_then(|rest| rest.strip_prefix(self.base_path.as_str()))
+            .is_some_and(|rest| rest == path);
+        if written && is_normal_path(path) {
+            return Ok(());
+        }
+        let expected = self.of(path);
+        if normalized(htu).is_some_and(|htu| htu == expected) { Ok(()) } else { Err(expected) }
     }
+}
+
+/// Whether `path` is already in normal form: `/`-separated segments of unreserved characters,
+/// none of them `.` or `..`.
+fn is_normal_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path[1..].split('/').all(|segment| {
+            segment != "."
+                && segment != ".."
+                && segment.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-._~".contains(&byte))
+        })
 }
 
 /// `url` normalised, without query and fragment; `None` when it is not an absolute http(s) URL.
@@ -87,7 +109,8 @@ mod tests {
 
     #[test]
     fn equivalent_urls_name_the_request() {
-        let expected = public("https://api.example.com").of("/api/private");
+        let public = public("https://api.example.com");
+        let expected = public.of("/api/private");
         assert_eq!(expected, "https://api.example.com/api/private");
         for htu in [
             "https://api.example.com/api/private",
@@ -97,7 +120,7 @@ mod tests {
             "https://api.example.com/%61pi/private",
             "https://api.example.com/api/private?query=ignored#and-fragment",
         ] {
-            assert!(PublicUrl::names(htu, &expected), "{htu}");
+            assert_eq!(public.check(htu, "/api/private"), Ok(()), "{htu}");
         }
         for htu in [
             "http://api.example.com/api/private",
@@ -109,7 +132,7 @@ mod tests {
             "/api/private",
             "not a url",
         ] {
-            assert!(!PublicUrl::names(htu, &expected), "{htu}");
+            assert_eq!(public.check(htu, "/api/private"), Err(expected.clone()), "{htu}");
         }
     }
 
@@ -119,6 +142,14 @@ mod tests {
         assert_eq!(public.of("/api/private"), "https://example.com/gateway/api/private");
         assert_eq!(public.of("/api/%7euser"), "https://example.com/gateway/api/~user");
         assert_eq!(normalized_path("/a%2fb%2Fc"), "/a%2Fb%2Fc");
+        assert_eq!(public.check("https://example.com/gateway/api/%7Euser", "/api/~user"), Ok(()));
+        assert_eq!(public.check("https://example.com/gateway/api/~user", "/api/%7euser"), Ok(()));
+        assert!(public.check("https://example.com/gateway/api/x/../y", "/api/x/../y").is_ok(), "both normalised");
+        assert!(
+            public.check("https://example.com/api/private", "/api/private").is_err(),
+            "the gateway path is missing"
+        );
+        assert!(!is_normal_path("/api/./x") && !is_normal_path("/a%20b") && is_normal_path("/api/private-scoped"));
         assert_eq!(self::public("http://127.0.0.1:3000").of("/api/private"), "http://127.0.0.1:3000/api/private");
         assert_eq!(self::public("http://127.0.0.1:3000/").of("/dev/token"), "http://127.0.0.1:3000/dev/token");
     }
