@@ -65,6 +65,16 @@ async fn serve() -> ExitCode {
         audience = %application.state().verifier.audience(),
         "listening on http://{address}/ (Swagger UI at http://{address}/docs)"
     );
+    if let Some(dpop) = &application.state().dpop {
+        tracing::info!(
+            mode = ?dpop.mode(),
+            algs = dpop.algs(),
+            replay_store = dpop.replay_store().kind(),
+            "DPoP-bound tokens accepted ({:?}); proofs' jti kept in the {} replay store",
+            dpop.mode(),
+            dpop.replay_store().kind()
+        );
+    }
     if let Some(metrics_address) = application.metrics_address() {
         tracing::info!("metrics on http://{metrics_address}/metrics");
     }

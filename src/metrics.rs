@@ -15,7 +15,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::auth::{AuthObserver, FetchOutcome, RejectionReason, Verifier};
+use crate::auth::{AuthObserver, DpopChecker, FetchOutcome, RejectionReason, Verifier};
 
 /// Where the metrics are served.
 pub const METRICS_PATH: &str = "/metrics";
@@ -90,6 +90,7 @@ pub struct Metrics {
     unknown_kid_refetches: Family<IssuerLabels, Counter>,
     key_set_age: Family<IssuerLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     cached_tokens: Gauge,
+    replay_entries: Gauge,
     connections: ConnectionStats,
 }
 
@@ -137,6 +138,12 @@ impl Metrics {
             key_set_age.clone(),
         );
         registry.register("auth_token_cache_entries", "Verified tokens held in the token cache", cached_tokens.clone());
+        let replay_entries = Gauge::default();
+        registry.register(
+            "dpop_replay_store_entries",
+            "DPoP proofs held by the in-memory replay store (0 with Redis or DPoP disabled); at dpop.replay_capacity new proofs get 503",
+            replay_entries.clone(),
+        );
         let connections = ConnectionStats::default();
         registry.register("http_connections_open", "Client connections open now", connections.open.clone());
         for (name, help, counter) in [
@@ -174,6 +181,7 @@ impl Metrics {
             unknown_kid_refetches,
             key_set_age,
             cached_tokens,
+            replay_entries,
             connections,
         }
     }
@@ -194,18 +202,20 @@ impl Metrics {
         self.rejections.get_or_create(&ReasonLabels { reason }).inc();
     }
 
-    /// The metrics in the Prometheus text format, with each issuer's key set age and the token
-    /// cache size as of now.
+    /// The metrics in the Prometheus text format, with each issuer's key set age, the token
+    /// cache size and the memory replay store's size as of now.
     pub fn render<'a>(
         &self,
         key_set_ages: impl IntoIterator<Item = (&'a str, Option<Duration>)>,
         cached_tokens: u64,
+        replay_entries: u64,
     ) -> String {
         for (issuer, age) in key_set_ages {
             let gauge = self.key_set_age.get_or_create(&IssuerLabels { issuer: issuer.into() });
             gauge.set(age.map_or(-1.0, |age| age.as_secs_f64()));
         }
         self.cached_tokens.set(i64::try_from(cached_tokens).unwrap_or(i64::MAX));
+        self.replay_entries.set(i64::try_from(replay_entries).unwrap_or(i64::MAX));
         let mut text = String::new();
         encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         text
@@ -235,16 +245,23 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
 }
 
-/// `GET /metrics`, with each issuer's key set age and the token cache size read from `verifier`
-/// now.
+/// `GET /metrics`, with each issuer's key set age and the token cache size read from `verifier`,
+/// and the memory replay store's size from `dpop`, now.
 #[handler]
-pub async fn metrics_endpoint(metrics: Data<&Arc<Metrics>>, verifier: Data<&Arc<Verifier>>) -> Response {
+pub async fn metrics_endpoint(
+    metrics: Data<&Arc<Metrics>>,
+    verifier: Data<&Arc<Verifier>>,
+    dpop: Data<&Option<Arc<DpopChecker>>>,
+) -> Response {
     let mut ages = Vec::with_capacity(verifier.issuers().len());
     for issuer in verifier.issuers() {
         ages.push((issuer.issuer(), issuer.key_store().health().await.age));
     }
     let cached_tokens = verifier.token_cache().map_or(0, |cache| cache.len());
-    Response::builder()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(metrics.render(ages, cached_tokens))
+    let replay_entries = dpop.as_ref().and_then(|dpop| dpop.replay_store().entries()).unwrap_or(0);
+    Response::builder().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(metrics.render(
+        ages,
+        cached_tokens,
+        replay_entries,
+    ))
 }

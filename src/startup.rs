@@ -349,7 +349,8 @@ pub fn routes(state: &AppState) -> Routes {
 
 /// `/metrics`.
 fn metrics_routes(state: &AppState) -> Route {
-    Route::new().at("/", get(metrics_endpoint).data(Arc::clone(&state.metrics)).data(Arc::clone(&state.verifier)))
+    let endpoint = get(metrics_endpoint).data(Arc::clone(&state.metrics)).data(Arc::clone(&state.verifier));
+    Route::new().at("/", endpoint.data(state.dpop.clone()))
 }
 
 /// Exactly these origins may call the API from a browser, with a bearer token.

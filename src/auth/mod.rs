@@ -44,13 +44,13 @@ pub use answers::{
 };
 pub use claim_rules::{ClaimRules, TokenProfile};
 pub use claims::{Audience, Claims, Scopes};
-pub use dpop::{DpopChecker, DpopMode, ProofPolicy, ProofTarget, PublicUrl, ReplayStore};
+pub use dpop::{DPOP_HEADER, DpopChecker, DpopMode, ProofPolicy, ProofTarget, PublicUrl, ReplayStore, proof_header};
 pub use jwks::{
     Failures, FetchError, FetchLimits, JwksSource, KeyHealth, KeySet, KeySetError, KeyStore, ProviderUrl,
     RefreshPolicy, TransportFailure, UrlRefused,
 };
 pub use observer::{AuthObserver, FetchOutcome};
-pub use scheme::{AccessToken, BEARER_SCHEME, DPOP_HEADER, DPOP_SCHEME, OptionalAccessToken};
+pub use scheme::{AccessToken, BEARER_SCHEME, DPOP_SCHEME, OptionalAccessToken};
 pub use scope::{RequiredScope, ScopeDenied};
 pub use token_cache::TokenCache;
 pub use verifier::{TokenPolicy, TrustedIssuer, Verifier, unix_now};

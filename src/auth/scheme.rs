@@ -19,7 +19,7 @@ use poem_openapi::{
 use super::{
     answers::{AuthError, InvalidRequest, ProofRejection, TokenRejection},
     claims::Claims,
-    dpop::{DpopChecker, DpopMode, ProofTarget},
+    dpop::{DPOP_HEADER, DpopChecker, DpopMode, ProofTarget, proof_header},
     verifier::Verifier,
 };
 
@@ -28,9 +28,6 @@ pub const BEARER_SCHEME: &str = "BearerAuth";
 
 /// The name of the DPoP scheme in the spec.
 pub const DPOP_SCHEME: &str = "DPoPAuth";
-
-/// The header carrying a DPoP proof.
-pub const DPOP_HEADER: &str = "dpop";
 
 /// The verified claims of the request's access token, sent as a bearer token or DPoP-bound
 /// with its proof. An operation that takes it is documented with both schemes; a request
@@ -180,17 +177,13 @@ async fn authenticate(req: &Request) -> poem::Result<Arc<Claims>> {
             let Some(dpop) = dpop else {
                 return Err(AuthError::MissingCredentials.into());
             };
-            let mut proofs = req.headers().get_all(DPOP_HEADER).iter();
-            let proof = proofs.next().ok_or(AuthError::from(ProofRejection::Missing))?;
-            if proofs.next().is_some() {
-                return Err(AuthError::from(ProofRejection::Several).into());
-            }
+            let proof = proof_header(req.headers()).map_err(AuthError::from)?;
+            let proof = proof.ok_or(AuthError::from(ProofRejection::Missing))?;
             let claims = verifier.verify(token).await?;
             if claims.confirmation_key().is_none() {
                 return Err(AuthError::from(TokenRejection::NotBound).into());
             }
             let target = ProofTarget { method: req.method().as_str(), path: req.original_uri().path() };
-            let proof = proof.to_str().map_err(|_| AuthError::from(ProofRejection::NotAJws))?;
             dpop.check_request(proof, target, token, &claims).await?;
             claims
         }

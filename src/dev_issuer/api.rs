@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::{DevIssuer, TokenOrder};
 use crate::{
     api::payload::JsonObject,
-    auth::{AuthError, DPOP_HEADER, DpopChecker, ErrorBody, ErrorCode, ProofRejection, ProofTarget, unix_now},
+    auth::{AuthError, DpopChecker, ErrorBody, ErrorCode, ProofRejection, ProofTarget, proof_header, unix_now},
     http::content_too_large,
 };
 
@@ -154,20 +154,15 @@ impl DevTokenApi {
     /// The thumbprint of the key a valid proof in `req` was signed with (RFC 9449 §4.3, §5);
     /// `None` without a `DPoP` header.
     async fn proof_key(&self, req: &Request) -> Result<Option<String>, TokenAnswer> {
-        let mut proofs = req.headers().get_all(DPOP_HEADER).iter();
-        let Some(proof) = proofs.next() else {
+        let refused = |rejection: ProofRejection| {
+            TokenAnswer::BadRequest(Json(ErrorBody::new(ErrorCode::InvalidDpopProof, rejection.to_string())))
+        };
+        let Some(proof) = proof_header(req.headers()).map_err(refused)? else {
             return Ok(None);
         };
         let Some(dpop) = &self.dpop else {
             return Err(bad_request("DPoP is disabled (dpop.mode): send the request without a DPoP header".into()));
         };
-        let refused = |rejection: ProofRejection| {
-            TokenAnswer::BadRequest(Json(ErrorBody::new(ErrorCode::InvalidDpopProof, rejection.to_string())))
-        };
-        if proofs.next().is_some() {
-            return Err(refused(ProofRejection::Several));
-        }
-        let proof = proof.to_str().map_err(|_| refused(ProofRejection::NotAJws))?;
         let target = ProofTarget { method: req.method().as_str(), path: req.original_uri().path() };
         let proof = dpop.check_proof(proof, target).map_err(refused)?;
         match dpop.remember(&proof).await {

@@ -210,6 +210,8 @@ async fn a_full_memory_store_refuses_new_proofs_instead_of_forgetting_old_ones()
     assert_eq!(body["error"], "temporarily_unavailable");
     assert!(body["error_description"].as_str().unwrap().contains("replay store is full"));
     assert_ne!(call(&app, &token, &first).await.status, 200, "the first proof is still remembered");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("dpop_replay_store_entries 2\n"), "{metrics}");
     assert_eq!(app.get_with_token("/api/private", &_issuer.token()).await.status(), 200, "bearer tokens go on");
 }
 

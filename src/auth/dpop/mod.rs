@@ -23,6 +23,7 @@ use std::time::Duration;
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::Algorithm;
+use poem::http::HeaderMap;
 use serde::Deserialize;
 
 pub use self::{
@@ -79,6 +80,22 @@ pub struct ProofTarget<'a> {
     pub method: &'a str,
     /// The request's path, as received.
     pub path: &'a str,
+}
+
+/// The header carrying a DPoP proof.
+pub const DPOP_HEADER: &str = "dpop";
+
+/// The request's proof: `None` without a `DPoP` header; refused when there are several or the
+/// value is not text.
+pub fn proof_header(headers: &HeaderMap) -> Result<Option<&str>, ProofRejection> {
+    let mut proofs = headers.get_all(DPOP_HEADER).iter();
+    let Some(proof) = proofs.next() else {
+        return Ok(None);
+    };
+    if proofs.next().is_some() {
+        return Err(ProofRejection::Several);
+    }
+    proof.to_str().map(Some).map_err(|_| ProofRejection::NotAJws)
 }
 
 /// Checks DPoP proofs, at the protected operations and at the development issuer's token endpoint.

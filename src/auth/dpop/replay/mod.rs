@@ -66,4 +66,12 @@ impl ReplayStore {
             ReplayStore::Redis(_) => "redis",
         }
     }
+
+    /// How many proofs the memory store holds; `None` for Redis, which keeps its own count.
+    pub fn entries(&self) -> Option<u64> {
+        match self {
+            ReplayStore::Memory(store) => Some(store.len()),
+            ReplayStore::Redis(_) => None,
+        }
+    }
 }
