@@ -6,7 +6,6 @@ use std::sync::Arc;
 use poem::{EndpointExt, Request, Response, endpoint::BoxEndpoint, get, handler, http::StatusCode, web::Data};
 use poem_openapi::{
     ApiRequest, ApiResponse, Object, OpenApi, Tags,
-    param::Header,
     payload::{Form, Json},
 };
 use serde::Deserialize;
@@ -179,18 +178,14 @@ impl DevTokenApi {
 impl DevTokenApi {
     /// Get a development access token
     ///
-    /// Signs an access token for this API with the development issuer's key. Exists only while
-    /// the development issuer runs (the `dev` profile with no issuer configured).
+    /// Signs an access token for this API with the development issuer's key. With a `DPoP`
+    /// header holding a proof (RFC 9449 §4: `htm` POST, `htu` this URL) the token is bound to the
+    /// proof's key (`cnf.jkt`) and answered with `token_type` `DPoP`; a proof that is not
+    /// acceptable gets 400 `invalid_dpop_proof`. (The header is not a declared parameter: no
+    /// value a schema can describe is a valid proof.) Exists only while the development issuer
+    /// runs (the `dev` profile with no issuer configured).
     #[oai(path = "/dev/token", method = "post", operation_id = "createDevToken")]
-    async fn token(
-        &self,
-        req: &Request,
-        body: TokenRequestBody,
-        /// A DPoP proof (RFC 9449 §4) for `POST` on this URL: the token is then bound to its key
-        /// (`cnf.jkt`) and answered with `token_type` `DPoP`.
-        #[oai(name = "DPoP")]
-        _proof: Header<Option<String>>,
-    ) -> TokenAnswer {
+    async fn token(&self, req: &Request, body: TokenRequestBody) -> TokenAnswer {
         let (TokenRequestBody::Json(JsonObject(request)) | TokenRequestBody::Form(Form(request))) = body;
         // Both bodies are read by serde, so the schema's validators are checked here.
         if let Err(problem) = request.check() {

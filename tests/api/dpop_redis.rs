@@ -1,6 +1,7 @@
 //! The DPoP replay store in Redis: a real `redis-server` started by the test on 127.0.0.1, two
 //! service processes sharing it behind one public URL, and what happens when Redis is gone or
-//! never answers.
+//! never answers. They need Debian's redis-server, which `cargo test` cannot install: `.ci/run`
+//! installs it and runs them.
 
 use std::{
     net::TcpListener,
@@ -70,6 +71,7 @@ impl Drop for RedisServer {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs redis-server (apt-get install redis-server); .ci/run runs it"]
 async fn a_proof_accepted_by_one_replica_is_refused_by_the_other() {
     let redis = RedisServer::start();
     let issuer = TestIssuer::start().await;
@@ -116,6 +118,7 @@ async fn a_proof_accepted_by_one_replica_is_refused_by_the_other() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs redis-server (apt-get install redis-server); .ci/run runs it"]
 async fn without_redis_dpop_requests_get_503_and_bearer_requests_go_on() {
     let mut redis = RedisServer::start();
     let port = redis.port;
