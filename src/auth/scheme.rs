@@ -86,13 +86,14 @@ impl<'a> ApiExtractor<'a> for OptionalAccessToken {
 }
 
 fn register_schemes(registry: &mut Registry) {
+    // OpenAPI allows `bearerFormat` only beside the scheme `bearer`.
     let http = |scheme, description| MetaSecurityScheme {
         ty: "http",
         description: Some(description),
         name: None,
         key_in: None,
         scheme: Some(scheme),
-        bearer_format: Some("JWT"),
+        bearer_format: (scheme == "bearer").then_some("JWT"),
         flows: None,
         openid_connect_url: None,
     };
