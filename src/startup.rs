@@ -20,19 +20,26 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     api::{
         self,
-        docs::{DOCS_PATH, SPEC_JSON_PATH, SPEC_YAML_PATH},
+        docs::{DOCS_PATH, DocsLogin, RECEIVER_PATH, SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec, serve_spec},
     },
     auth::{
         AuthChallenge, AuthObserver, ClaimRules, DPOP_HEADER, DpopChecker, DpopMode, FetchError, JwksSource, KeyStore,
-        OfferedSchemes, ProviderUrl, PublicUrl, RESOURCE_METADATA_PATH, ResourceMetadata, TokenPolicy, TrustedIssuer,
-        Verifier, resource_metadata_path, serve_resource_metadata,
+        LoginEndpoints, OfferedSchemes, ProviderUrl, PublicUrl, RESOURCE_METADATA_PATH, ResourceMetadata, TokenPolicy,
+        TrustedIssuer, Verifier, resource_metadata_path, serve_resource_metadata,
     },
-    dev_issuer::{self, DevIssuer, DevIssuerError, api::DevTokenApi},
+    dev_issuer::{
+        self, DevIssuer, DevIssuerError,
+        api::DevTokenApi,
+        authorize::{AUTHORIZE_PATH, AuthorizationServer, OAUTH_TOKEN_PATH},
+    },
     http::{BodyLimit, ConnectionLimits, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
     metrics::{METRICS_PATH, Metrics, metrics_endpoint},
     settings::{IdentityProvider, IssuerSettings, Settings, values::Origin},
     telemetry::{REQUEST_ID_HEADER, RequestTrace},
 };
+
+/// The client id of Swagger UI at the development issuer, unless `docs.client_id` names one.
+pub const DEV_DOCS_CLIENT: &str = "protected-api-docs";
 
 /// Most connections the metrics listener takes: it serves scrapers, not clients.
 const METRICS_MAX_CONNECTIONS: usize = 64;
@@ -67,6 +74,14 @@ pub struct AppState {
     pub dpop: Option<Arc<DpopChecker>>,
     /// The development issuer, when it runs.
     pub dev_issuer: Option<Arc<DevIssuer>>,
+    /// The development issuer's authorization code flow for Swagger UI, when it runs.
+    pub dev_login: Option<Arc<AuthorizationServer>>,
+    /// Swagger UI's login, when there is one: the client and the login issuer's endpoints.
+    pub docs_login: Option<Arc<DocsLogin>>,
+    /// Which trusted issuer serves the login (its position), when it is a configured one.
+    pub login_issuer: Option<usize>,
+    /// Whether Swagger UI keeps the authorization across reloads.
+    pub persist_authorization: bool,
     /// Request, token and key metrics.
     pub metrics: Arc<Metrics>,
     /// Whether `/metrics` is served by the API's listener.
@@ -137,9 +152,37 @@ impl Application {
                 Some(Arc::new(checker))
             }
         };
+        let docs_url = format!("{}{DOCS_PATH}", public_url.as_str().trim_end_matches('/'));
+        let (docs_login, dev_login, login_issuer) = match (&dev_issuer, &settings.docs.client_id) {
+            (Some(issuer), client_id) => {
+                let client_id = client_id.clone().unwrap_or_else(|| DEV_DOCS_CLIENT.to_owned());
+                let server = AuthorizationServer::new(client_id.clone(), format!("{docs_url}{RECEIVER_PATH}"));
+                let login = DocsLogin::new(client_id, issuer.audience().to_owned(), api::SCOPES, api::OPERATION_SCOPES);
+                let base = issuer.issuer().trim_end_matches("/dev/");
+                login.found(LoginEndpoints {
+                    authorization: url::Url::parse(&format!("{base}{AUTHORIZE_PATH}")).expect("a URL"),
+                    token: url::Url::parse(&format!("{base}{OAUTH_TOKEN_PATH}")).expect("a URL"),
+                });
+                (Some(Arc::new(login)), Some(Arc::new(server)), None)
+            }
+            (None, Some(client_id)) => {
+                let index = match &settings.docs.login_issuer {
+                    Some(login) => verifier.issuers().iter().position(|issuer| issuer.issuer() == login).unwrap_or(0),
+                    None => 0,
+                };
+                let audience = verifier.issuers()[index].audience().to_owned();
+                let login = DocsLogin::new(client_id.clone(), audience, api::SCOPES, api::OPERATION_SCOPES);
+                (Some(Arc::new(login)), None, Some(index))
+            }
+            (None, None) => (None, None, None),
+        };
         let state = AppState {
             verifier: Arc::new(verifier),
             dpop,
+            dev_login,
+            docs_login,
+            login_issuer,
+            persist_authorization: settings.docs.persist_authorization,
             dev_issuer,
             metrics,
             metrics_on_api: settings.metrics.enabled && settings.metrics.address.is_none(),
@@ -178,6 +221,10 @@ impl Application {
         for issuer in self.state.verifier.issuers() {
             let keys = Arc::clone(issuer.key_store());
             tokio::spawn(async move { keys.warm_up().await });
+        }
+        if let (Some(login), Some(index)) = (&self.state.docs_login, self.state.login_issuer) {
+            let keys = Arc::clone(self.state.verifier.issuers()[index].key_store());
+            tokio::spawn(Arc::clone(login).discover(keys));
         }
         let (stop, stopped) = watch::channel(false);
         let stopping = move || {
@@ -303,17 +350,19 @@ pub fn routes(state: &AppState) -> Routes {
     };
     let challenge = AuthChallenge::new(&format!("{}{metadata_path}", state.public_url), offered.clone());
     let mut table = RouteTable::default();
-    let mut routes = match &state.dev_issuer {
-        None => mount(api::service(), challenge, &mut table),
-        Some(issuer) => {
+    let mut routes = match (&state.dev_issuer, &state.dev_login) {
+        (Some(issuer), Some(login)) => {
             let apis = (api::MessagesApi, api::HealthApi, DevTokenApi::new(Arc::clone(issuer), state.dpop.clone()));
-            let mut routes = mount(api::describe(apis), challenge, &mut table);
-            for (path, endpoint) in dev_issuer::api::documents(issuer) {
-                table.add(path, &Method::GET);
+            let mut routes = mount(api::describe(apis), challenge, state, &mut table);
+            for (path, methods, endpoint) in dev_issuer::api::documents(issuer, login) {
+                for method in methods {
+                    table.add(path, method);
+                }
                 routes = routes.at(path, endpoint);
             }
             routes
         }
+        _ => mount(api::service(), challenge, state, &mut table),
     };
     let issuers = verifier.issuers().iter().map(TrustedIssuer::issuer);
     let dpop_algs = offered.dpop_algs.map(|algs| algs.split(' ').map(str::to_owned).collect());
@@ -370,15 +419,20 @@ fn cors(origins: &[Origin]) -> Cors {
 fn mount<T: OpenApi + 'static>(
     service: OpenApiService<T, ()>,
     challenge: AuthChallenge,
+    state: &AppState,
     table: &mut RouteTable,
 ) -> Route {
     table.add_operations(&T::meta());
-    for path in [SPEC_JSON_PATH, SPEC_YAML_PATH, DOCS_PATH] {
+    let receiver = format!("{DOCS_PATH}{RECEIVER_PATH}");
+    for path in [SPEC_JSON_PATH, SPEC_YAML_PATH, DOCS_PATH, &receiver] {
         table.add(path, &Method::GET);
     }
-    let docs = api::docs::swagger_ui(&service.swagger_ui_html());
+    let login = state.docs_login.as_deref();
+    let docs =
+        api::docs::swagger_ui(&service.swagger_ui_html(), state.persist_authorization, login, service.swagger_ui());
+    let spec = Arc::new(ServedSpec::new(service.spec(), state.docs_login.clone()));
     Route::new()
-        .at(SPEC_JSON_PATH, get(service.spec_endpoint()))
+        .at(SPEC_JSON_PATH, get(serve_spec).data(spec))
         .at(SPEC_YAML_PATH, get(service.spec_endpoint_yaml()))
         .nest(DOCS_PATH, docs)
         .nest("/", service.with(challenge))

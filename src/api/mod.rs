@@ -20,8 +20,13 @@ pub enum ApiTags {
     Health,
 }
 
-/// Every scope an operation requires, for the resource metadata.
+/// Every scope an operation requires, for the resource metadata and the login.
 pub const SCOPES: &[&str] = &[<ReadMessages as crate::auth::RequiredScope>::SCOPE];
+
+/// The scope each operation requires, by `operationId`, for the served spec's login scheme (a
+/// test checks it against the operations whose 403 the spec documents).
+pub const OPERATION_SCOPES: &[(&str, &str)] =
+    &[("getPrivateScoped", <ReadMessages as crate::auth::RequiredScope>::SCOPE)];
 
 /// The operations every deployment has.
 pub type Apis = (MessagesApi, HealthApi);

@@ -46,8 +46,8 @@ pub use claim_rules::{ClaimRules, TokenProfile};
 pub use claims::{Audience, Claims, Scopes};
 pub use dpop::{DPOP_HEADER, DpopChecker, DpopMode, ProofPolicy, ProofTarget, PublicUrl, ReplayStore, proof_header};
 pub use jwks::{
-    Failures, FetchError, FetchLimits, JwksSource, KeyHealth, KeySet, KeySetError, KeyStore, ProviderUrl,
-    RefreshPolicy, TransportFailure, UrlRefused,
+    Failures, FetchError, FetchLimits, JwksSource, KeyHealth, KeySet, KeySetError, KeyStore, LoginEndpoints,
+    ProviderUrl, RefreshPolicy, TransportFailure, UrlRefused,
 };
 pub use observer::{AuthObserver, FetchOutcome};
 pub use scheme::{AccessToken, BEARER_SCHEME, DPOP_SCHEME, OptionalAccessToken};

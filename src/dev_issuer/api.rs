@@ -3,14 +3,26 @@
 
 use std::sync::Arc;
 
-use poem::{EndpointExt, Request, Response, endpoint::BoxEndpoint, get, handler, http::StatusCode, web::Data};
+use poem::{
+    EndpointExt, Request, Response, RouteMethod,
+    endpoint::BoxEndpoint,
+    get, handler,
+    http::{Method, StatusCode},
+    post,
+    web::Data,
+};
 use poem_openapi::{
     ApiRequest, ApiResponse, Object, OpenApi, Tags,
     payload::{Form, Json},
 };
 use serde::Deserialize;
 
-use super::{DevIssuer, TokenOrder};
+use super::{
+    DevIssuer, TokenOrder,
+    authorize::{
+        AUTHORIZE_PATH, AuthorizationServer, OAUTH_TOKEN_PATH, authorize_page, authorize_submit, exchange_code,
+    },
+};
 use crate::{
     api::payload::JsonObject,
     auth::{AuthError, DpopChecker, ErrorBody, ErrorCode, ProofRejection, ProofTarget, proof_header, unix_now},
@@ -233,11 +245,19 @@ pub const DISCOVERY_PATH: &str = "/dev/.well-known/openid-configuration";
 /// Where the development issuer's key set is served.
 pub const JWKS_PATH: &str = "/dev/.well-known/jwks.json";
 
-/// The discovery and JWKS routes (GET), as an identity provider serves them.
-pub fn documents(issuer: &Arc<DevIssuer>) -> [(&'static str, BoxEndpoint<'static>); 2] {
+/// The discovery and JWKS routes (GET), and the authorization code flow's (GET and POST
+/// `/dev/authorize`, POST `/dev/oauth/token`) for `server`'s client, as an identity provider
+/// serves them.
+pub fn documents(
+    issuer: &Arc<DevIssuer>,
+    server: &Arc<AuthorizationServer>,
+) -> [(&'static str, &'static [Method], BoxEndpoint<'static>); 4] {
+    let flow = |endpoint: RouteMethod| endpoint.data(Arc::clone(server)).data(Arc::clone(issuer)).boxed();
     [
-        (DISCOVERY_PATH, get(discovery).data(Arc::clone(issuer)).boxed()),
-        (JWKS_PATH, get(jwks).data(Arc::clone(issuer)).boxed()),
+        (DISCOVERY_PATH, &[Method::GET], get(discovery).data(Arc::clone(issuer)).boxed()),
+        (JWKS_PATH, &[Method::GET], get(jwks).data(Arc::clone(issuer)).boxed()),
+        (AUTHORIZE_PATH, &[Method::GET, Method::POST], flow(get(authorize_page).post(authorize_submit))),
+        (OAUTH_TOKEN_PATH, &[Method::POST], flow(post(exchange_code))),
     ]
 }
 

@@ -2,11 +2,13 @@
 //!
 //! It generates an RS256 key at start (kept in memory only), publishes an OpenID discovery
 //! document and a JWKS under `/dev/`, and mints access tokens at `POST /dev/token` — bound to
-//! the client's key (RFC 9449 §5) when the request carries a DPoP proof. The
+//! the client's key (RFC 9449 §5) when the request carries a DPoP proof — and through the
+//! authorization code flow with PKCE that Swagger UI's login uses (`authorize`). The
 //! verifier fetches those documents over HTTP like any issuer's: nothing in it knows the
 //! issuer is local. It never runs in the `production` profile (see `settings`).
 
 pub mod api;
+pub mod authorize;
 
 use aws_lc_rs::{
     encoding::AsDer,
@@ -67,9 +69,12 @@ impl DevIssuer {
         let discovery = json!({
             "issuer": issuer,
             "jwks_uri": format!("{issuer}.well-known/jwks.json"),
-            "token_endpoint": format!("{issuer}token"),
-            "grant_types_supported": ["client_credentials"],
-            "response_types_supported": ["token"],
+            "authorization_endpoint": format!("{issuer}authorize"),
+            "token_endpoint": format!("{issuer}oauth/token"),
+            "grant_types_supported": ["authorization_code"],
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
         })

@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 
 pub use problems::{Problem, SettingsError};
 pub use sections::{
-    Auth0Settings, CorsSettings, DevIssuerSettings, DpopSettings, JwksSettings, MetricsSettings, ReplayStoreSetting,
-    ServerSettings, TokenCacheSettings,
+    Auth0Settings, CorsSettings, DevIssuerSettings, DocsSettings, DpopSettings, JwksSettings, MetricsSettings,
+    ReplayStoreSetting, ServerSettings, TokenCacheSettings,
 };
 pub use sources::{AUTH0_VARIABLES, DEFAULT_PROFILE, Sources};
 
@@ -91,6 +91,8 @@ sections! {
     token_cache: TokenCacheSettings,
     /// DPoP-bound tokens and the replay store of their proofs.
     dpop: DpopSettings,
+    /// Swagger UI and its login.
+    docs: DocsSettings,
 }
 
 /// Who issues the tokens the service accepts.
@@ -154,6 +156,12 @@ pub fn extract(figment: Figment) -> Result<Settings, SettingsError> {
     };
     sections.check(&mut problems);
     let identity_provider = identity_provider(&sections.profile, &sections.auth0, &sections.dev_issuer, &mut problems);
+    if let (Some(IdentityProvider::Configured(issuers)), Some(login)) =
+        (&identity_provider, sections.docs.login_issuer.as_deref())
+        && !issuers.iter().any(|issuer| issuer.issuer.as_str() == login)
+    {
+        problems.add("docs.login_issuer", format!("{login:?} is not one of the trusted issuers"));
+    }
     match identity_provider {
         Some(identity_provider) if problems.is_empty() => Ok(sections.into_settings(identity_provider)),
         _ => Err(problems.into()),

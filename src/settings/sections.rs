@@ -35,6 +35,7 @@ pub(super) trait Section {
 
 impl Section for String {}
 impl Section for LogFormat {}
+impl Section for DocsSettings {}
 impl Section for DevIssuerSettings {}
 impl Section for CorsSettings {}
 impl Section for MetricsSettings {}
@@ -437,4 +438,19 @@ impl Section for DpopSettings {
         }
         problems.not_zero("dpop.redis_timeout", self.redis_timeout);
     }
+}
+
+/// Swagger UI at `/docs`, and its login.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocsSettings {
+    /// The client id of the public application (an Auth0 "Single Page Application") Swagger UI
+    /// logs in with; none: no login, tokens are pasted.
+    #[serde(deserialize_with = "optional_text")]
+    pub client_id: Option<String>,
+    /// The trusted issuer that serves the login; the first configured one when none.
+    #[serde(deserialize_with = "optional_text")]
+    pub login_issuer: Option<String>,
+    /// Swagger UI keeps the authorization in the browser's local storage across reloads.
+    pub persist_authorization: bool,
 }

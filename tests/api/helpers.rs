@@ -214,9 +214,12 @@ pub struct TestIssuer {
 #[handler]
 async fn discovery(Data(state): Data<&Arc<IssuerState>>) -> Json<Value> {
     state.discovery_fetches.fetch_add(1, Ordering::SeqCst);
+    let base = state.issuer.trim_end_matches('/');
     Json(json!({
         "issuer": state.issuer,
         "jwks_uri": state.jwks_uri,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/oauth/token"),
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
 }

@@ -14,6 +14,7 @@ mod dpop_redis;
 mod helpers;
 mod interop;
 mod key_store;
+mod login;
 mod operators;
 mod readme;
 mod routes;

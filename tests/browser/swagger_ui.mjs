@@ -5,7 +5,7 @@
 // usage: node swagger_ui.mjs <service base URL> <screenshot path>
 // env:   CHROMIUM (default /usr/bin/chromium)
 
-import { chromium } from "playwright-core";
+import { check, execute, launch } from "./swagger.mjs";
 
 const [base, screenshot] = process.argv.slice(2);
 if (!base || !screenshot) {
@@ -23,10 +23,6 @@ async function devToken(scope) {
   return (await response.json()).access_token;
 }
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-  console.log(`ok - ${message}`);
-}
 
 async function authorize(page, token) {
   await page.locator("button.authorize").first().click();
@@ -40,30 +36,8 @@ async function authorize(page, token) {
   await bearer.locator("button.btn-done").click();
 }
 
-async function execute(page, operation) {
-  const block = page.locator(`#operations-messages-${operation}`);
-  if (!(await block.locator(".opblock-body").count())) await block.locator(".opblock-summary").first().click();
-  const tryOut = block.locator("button.try-out__btn");
-  if ((await tryOut.textContent()).includes("Try it out")) await tryOut.click();
-  await block.locator("button.execute").click();
-  const status = block.locator(".live-responses-table .response .response-col_status").first();
-  await status.waitFor();
-  const body = await block.locator(".live-responses-table .response .response-col_description").first().innerText();
-  return { status: (await status.innerText()).trim(), body };
-}
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
   page.setDefaultTimeout(15000);

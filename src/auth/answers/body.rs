@@ -39,6 +39,12 @@ pub enum ErrorCode {
     InsufficientScope,
     /// The DPoP proof is not acceptable (401, RFC 9449).
     InvalidDpopProof,
+    /// The development issuer does not know the client (RFC 6749 §5.2).
+    InvalidClient,
+    /// The development issuer's code is unknown, expired, used, or its verifier wrong (RFC 6749 §5.2).
+    InvalidGrant,
+    /// The development issuer's token endpoint takes only the authorization code grant (RFC 6749 §5.2).
+    UnsupportedGrantType,
     /// The signing keys or a connection slot cannot be had right now (503, with `Retry-After`).
     TemporarilyUnavailable,
     /// Nothing is served at the path (404).
@@ -68,6 +74,9 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",

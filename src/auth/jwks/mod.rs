@@ -15,5 +15,5 @@ mod store;
 pub use key_set::{KeySet, KeySetError};
 pub use provider_url::{ProviderUrl, UrlRefused};
 pub use refresh::RefreshPolicy;
-pub use source::{Failures, FetchError, FetchLimits, JwksSource, TransportFailure};
+pub use source::{Failures, FetchError, FetchLimits, JwksSource, LoginEndpoints, TransportFailure};
 pub use store::{KeyHealth, KeyStore};

@@ -134,6 +134,17 @@ pub struct JwksSource {
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+}
+
+/// Where a person logs in with the issuer (OpenID Connect Discovery §3, RFC 8414 §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginEndpoints {
+    /// The authorization endpoint.
+    pub authorization: Url,
+    /// The token endpoint.
+    pub token: Url,
 }
 
 const JWKS_MEDIA_TYPES: &str = "application/jwk-set+json, application/json";
@@ -195,18 +206,51 @@ impl JwksSource {
         Err(FetchError::NoDiscovery(Failures(failures)))
     }
 
+    /// The issuer's authorization and token endpoints, from its metadata document (found as for
+    /// the keys), each under the one URL policy.
+    pub async fn login_endpoints(&self) -> Result<LoginEndpoints, FetchError> {
+        let mut failures = Vec::new();
+        for discovery_url in self.issuer.discovery_urls() {
+            match self.metadata(discovery_url.clone()).await {
+                Ok(document) => {
+                    let endpoint = |url: Option<String>, member: &str| {
+                        let url = url.ok_or_else(|| FetchError::NotDiscovery {
+                            url: discovery_url.clone(),
+                            reason: format!("it has no {member}"),
+                        })?;
+                        let parsed = ProviderUrl::parse(&url).map_err(|why| FetchError::UrlNotAllowed { url, why })?;
+                        Ok::<_, FetchError>(parsed.url().clone())
+                    };
+                    return Ok(LoginEndpoints {
+                        authorization: endpoint(document.authorization_endpoint, "authorization_endpoint")?,
+                        token: endpoint(document.token_endpoint, "token_endpoint")?,
+                    });
+                }
+                Err(error @ (FetchError::Transport { .. } | FetchError::Timeout(_))) => return Err(error),
+                Err(error) => failures.push(error),
+            }
+        }
+        Err(FetchError::NoDiscovery(Failures(failures)))
+    }
+
     /// The `jwks_uri` of the metadata document at `discovery_url`, when the document names the
     /// configured issuer exactly.
     async fn discover(&self, discovery_url: Url) -> Result<Url, FetchError> {
+        let document = self.metadata(discovery_url).await?;
+        let url = ProviderUrl::parse(&document.jwks_uri)
+            .map_err(|why| FetchError::UrlNotAllowed { url: document.jwks_uri, why })?;
+        Ok(url.url().clone())
+    }
+
+    /// The metadata document at `discovery_url`, when it names the configured issuer exactly.
+    async fn metadata(&self, discovery_url: Url) -> Result<Discovery, FetchError> {
         let body = self.get(&discovery_url, "application/json").await?;
         let document: Discovery = serde_json::from_slice(&body)
             .map_err(|e| FetchError::NotDiscovery { url: discovery_url, reason: e.to_string() })?;
         if document.issuer != self.issuer.as_str() {
             return Err(FetchError::IssuerMismatch { expected: self.issuer.to_string(), found: document.issuer });
         }
-        let url = ProviderUrl::parse(&document.jwks_uri)
-            .map_err(|why| FetchError::UrlNotAllowed { url: document.jwks_uri, why })?;
-        Ok(url.url().clone())
+        Ok(document)
     }
 
     async fn get(&self, url: &Url, accept: &str) -> Result<Vec<u8>, FetchError> {

@@ -143,6 +143,16 @@ impl KeyStore {
         self.source.issuer()
     }
 
+    /// Where the keys come from; also where the issuer's other metadata is found.
+    pub fn source(&self) -> &JwksSource {
+        &self.source
+    }
+
+    /// When fetches are retried.
+    pub fn policy(&self) -> &RefreshPolicy {
+        &self.policy
+    }
+
     /// The state of the key set.
     pub async fn health(&self) -> KeyHealth {
         let set = self.cache.get(&()).await;
