@@ -325,3 +325,21 @@ fn dpop_settings_are_read_into_their_types_and_checked() {
         ],
     );
 }
+
+#[test]
+fn the_login_issuer_must_be_a_trusted_one() {
+    let issuers = ("AUTH0_ISSUERS", "https://login.example.com/,https://other.eu.auth0.com/");
+    let audience = ("AUTH0_API_AUDIENCE", "https://api.example.com");
+    let chosen = ("APP_DOCS__LOGIN_ISSUER", "https://other.eu.auth0.com/");
+    with_env(&[issuers, audience, chosen, ("APP_DOCS__CLIENT_ID", "spa")], |loaded| {
+        let docs = loaded.unwrap().docs;
+        assert_eq!(docs.client_id.as_deref(), Some("spa"));
+        assert_eq!(docs.login_issuer.as_deref(), Some("https://other.eu.auth0.com/"));
+        assert!(docs.persist_authorization, "on by default");
+    });
+    let stranger = ("APP_DOCS__LOGIN_ISSUER", "https://stranger.example.com/");
+    assert_error(
+        &[issuers, audience, stranger],
+        &["docs.login_issuer (env APP_DOCS__LOGIN_ISSUER)", "is not one of the trusted issuers"],
+    );
+}
