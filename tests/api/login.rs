@@ -223,3 +223,29 @@ async fn a_configured_issuer_serves_the_login_once_discovery_finds_its_endpoints
     assert!(spec["components"]["securitySchemes"].get("OAuth2").is_none(), "no docs.client_id, no login");
     assert!(!without.get("/docs").await.text().await.unwrap().contains("ui.initOAuth("));
 }
+
+#[tokio::test]
+async fn with_several_issuers_the_chosen_one_serves_the_login() {
+    let (first, second) = (TestIssuer::start().await, TestIssuer::start().await);
+    let issuers = vec![first.url.clone(), second.url.clone()];
+    let app = TestApp::spawn_with(&first, |figment| {
+        figment
+            .merge(Serialized::default("auth0.issuer", ""))
+            .merge(Serialized::default("auth0.issuers", &issuers))
+            .merge(Serialized::default("docs.client_id", "spa-client"))
+            .merge(Serialized::default("docs.login_issuer", &second.url))
+    })
+    .await;
+    let expected = format!("{}/authorize", second.url.trim_end_matches('/'));
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+        found =
+            spec["components"]["securitySchemes"]["OAuth2"]["flows"]["authorizationCode"]["authorizationUrl"].clone();
+        if !found.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(found, expected.as_str());
+}
