@@ -187,7 +187,9 @@ async fn the_docs_offer_the_development_issuers_login() {
         r#""additionalQueryStringParams":{"audience":"https://api.example.com","resource":"https://api.example.com"}"#
     ));
     assert!(page.contains("persistAuthorization: true"));
-    assert_eq!(app.get("/docs/oauth-receiver.html").await.status(), 200);
+    let receiver = app.get("/docs/oauth-receiver.html").await;
+    assert_eq!(receiver.status(), 200);
+    assert!(receiver.text().await.unwrap().contains("Swagger UI: OAuth2 Redirect"));
 
     let committed: Value = serde_json::from_str(&protected_api::api::service().spec()).unwrap();
     assert!(committed["components"]["securitySchemes"].get("OAuth2").is_none(), "openapi/ stays tenant-neutral");
