@@ -163,7 +163,7 @@ WARNING: the development issuer is on. Its tokens are signed by a key generated 
 are accepted by this process only. Never use it in production: set AUTH0_DOMAIN and
 AUTH0_API_AUDIENCE to verify tokens from your Auth0 tenant.
 
-  Swagger UI:   http://ADDRESS/docs
+  Swagger UI:   http://ADDRESS/docs  (Authorize → OAuth2 → Authorize → Sign in: no token to copy)
   Get a token:  export TOKEN=$(curl -s http://ADDRESS/dev/token -d scope=read:messages | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   Call the API: curl -s http://ADDRESS/api/private -H "Authorization: Bearer $TOKEN"
 ===================================================================================================="#;

@@ -429,7 +429,7 @@ fn mount<T: OpenApi + 'static>(
     }
     let login = state.docs_login.as_deref();
     let docs =
-        api::docs::swagger_ui(&service.swagger_ui_html(), state.persist_authorization, login, service.swagger_ui());
+        api::docs::swagger_ui(service.swagger_ui_html(), state.persist_authorization, login, service.swagger_ui());
     let spec = Arc::new(ServedSpec::new(service.spec(), state.docs_login.clone()));
     Route::new()
         .at(SPEC_JSON_PATH, get(serve_spec).data(spec))

@@ -31,11 +31,12 @@ pub const RECEIVER_PATH: &str = "/oauth-receiver.html";
 /// The Swagger UI page for `html` (from `OpenApiService::swagger_ui_html`), loading the spec
 /// from [`SPEC_JSON_PATH`] rather than a copy made at start-up, with `persistAuthorization` when
 /// `persist` and the login when `login` is given.
-pub fn page(html: &str, persist: bool, login: Option<&DocsLogin>) -> String {
-    let mut page = html.to_owned();
+pub fn page(html: String, persist: bool, login: Option<&DocsLogin>) -> String {
+    // Patched in place: the page is 1.6 MB, and copies of it would stay in the peak RSS.
+    let mut page = html;
     let mut patch = |from: &str, to: &str| {
-        assert!(page.contains(from), "the Swagger UI page no longer has {from:?}");
-        page = page.replacen(from, to, 1);
+        let at = page.find(from).unwrap_or_else(|| panic!("the Swagger UI page no longer has {from:?}"));
+        page.replace_range(at..at + from.len(), to);
     };
     // Beside /docs, so it holds behind a proxy that adds a path.
     patch("spec: spec,", "url: location.pathname.replace(/\\/docs\\/?$/, \"\") + \"/openapi.json\",");
@@ -57,16 +58,39 @@ fn swagger_page(Data(page): Data<&SwaggerPage>) -> Response {
     Response::builder().content_type("text/html; charset=utf-8").body(page.0.clone())
 }
 
-/// The `/docs` routes: the page built from `html` (see [`page`]), and `receiver`, poem-openapi's
-/// OAuth receiver page.
-pub fn swagger_ui(html: &str, persist: bool, login: Option<&DocsLogin>, receiver: impl Endpoint + 'static) -> Route {
+/// The `/docs` routes: the page built from `html` (see [`page`]), and the OAuth receiver page
+/// taken from `swagger_ui`, poem-openapi's Swagger UI endpoint.
+pub fn swagger_ui(html: String, persist: bool, login: Option<&DocsLogin>, swagger_ui: impl Endpoint) -> Route {
+    let receiver = SwaggerPage(receiver_page(swagger_ui));
     let page = SwaggerPage(Bytes::from(page(html, persist, login)));
     let compression = || {
         Compression::new()
             .algorithms([CompressionAlgo::GZIP, CompressionAlgo::BR])
             .with_quality(CompressionLevel::Fastest)
     };
-    Route::new().at("/", get(swagger_page).data(page).with(compression())).at(RECEIVER_PATH, receiver)
+    Route::new()
+        .at("/", get(swagger_page).data(page).with(compression()))
+        .at(RECEIVER_PATH, get(swagger_page).data(receiver))
+}
+
+/// The receiver page that poem-openapi's endpoint serves, read once, so the endpoint — which
+/// holds a second copy of the 1.6 MB Swagger UI page — is not kept.
+fn receiver_page(swagger_ui: impl Endpoint) -> Bytes {
+    use std::{
+        future::Future,
+        task::{Context, Poll, Waker},
+    };
+    let request = poem::Request::builder().uri(poem::http::Uri::from_static(RECEIVER_PATH)).finish();
+    let call = swagger_ui.get_response(request);
+    // A synchronous endpoint: its answer is ready at the first poll.
+    let Poll::Ready(response) = std::pin::pin!(call).poll(&mut Context::from_waker(Waker::noop())) else {
+        panic!("poem-openapi's receiver page is no longer answered at once");
+    };
+    let body = response.into_body().into_bytes();
+    let Poll::Ready(Ok(bytes)) = std::pin::pin!(body).poll(&mut Context::from_waker(Waker::noop())) else {
+        panic!("poem-openapi's receiver page is no longer a body in memory");
+    };
+    bytes
 }
 
 /// The spec as JSON, and the login that adds its scheme once the endpoints are known.
