@@ -75,12 +75,11 @@ async fn serve() -> ExitCode {
             dpop.replay_store().kind()
         );
     }
-    if let Some(login) = &application.state().docs_login {
+    if application.state().docs_login.is_some() {
         tracing::info!(
             "Swagger UI login: redirect URI {}/docs/oauth-receiver.html (add it to the application's Allowed Callback URLs)",
             application.state().public_url
         );
-        let _ = login;
     }
     if let Some(metrics_address) = application.metrics_address() {
         tracing::info!("metrics on http://{metrics_address}/metrics");

@@ -361,7 +361,7 @@ fn redirect(uri: &str, params: &[(&str, &str)]) -> Response {
 /// The sign-in page: the request's parameters in hidden fields, a `sub`, the scopes.
 fn sign_in_page(request: &AuthorizationRequest) -> Response {
     let mut hidden = String::new();
-    let fields: HashMap<&str, Option<&String>> = HashMap::from([
+    let fields = [
         ("response_type", request.response_type.as_ref()),
         ("client_id", request.client_id.as_ref()),
         ("redirect_uri", request.redirect_uri.as_ref()),
@@ -369,7 +369,7 @@ fn sign_in_page(request: &AuthorizationRequest) -> Response {
         ("state", request.state.as_ref()),
         ("code_challenge", request.code_challenge.as_ref()),
         ("code_challenge_method", request.code_challenge_method.as_ref()),
-    ]);
+    ];
     for (name, value) in fields {
         if let Some(value) = value {
             hidden.push_str(&format!(r#"<input type="hidden" name="{name}" value="{}">"#, escape(value)));
