@@ -52,7 +52,6 @@ pub struct AuthorizationServer {
     client_id: String,
     redirect_uri: String,
     codes: Cache<String, Arc<Grant>>,
-    code_lifetime: Duration,
     random: SystemRandom,
 }
 
@@ -149,12 +148,8 @@ struct Redirected {
 impl AuthorizationServer {
     /// The flow for `client_id`, whose only redirect URI is `redirect_uri`.
     pub fn new(client_id: String, redirect_uri: String) -> Self {
-        Self::with_code_lifetime(client_id, redirect_uri, CODE_LIFETIME)
-    }
-
-    fn with_code_lifetime(client_id: String, redirect_uri: String, lifetime: Duration) -> Self {
-        let codes = Cache::builder().time_to_live(lifetime).max_capacity(10_000).build();
-        AuthorizationServer { client_id, redirect_uri, codes, code_lifetime: lifetime, random: SystemRandom::new() }
+        let codes = Cache::builder().time_to_live(CODE_LIFETIME).max_capacity(10_000).build();
+        AuthorizationServer { client_id, redirect_uri, codes, random: SystemRandom::new() }
     }
 
     /// The client id Swagger UI logs in with.
@@ -218,6 +213,11 @@ impl AuthorizationServer {
 
     /// The grant a code stands for, taken once.
     fn exchange(&self, exchange: &CodeExchange) -> Result<Arc<Grant>, OAuthError> {
+        self.exchange_at(exchange, Instant::now())
+    }
+
+    /// The grant a code stands for, taken once, at the time `now`.
+    fn exchange_at(&self, exchange: &CodeExchange, now: Instant) -> Result<Arc<Grant>, OAuthError> {
         let invalid_request =
             |description: &str| OAuthError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, description);
         if exchange.grant_type.as_deref() != Some("authorization_code") {
@@ -239,7 +239,7 @@ impl AuthorizationServer {
         let grant = self
             .codes
             .remove(code)
-            .filter(|grant| grant.issued.elapsed() < self.code_lifetime)
+            .filter(|grant| now.saturating_duration_since(grant.issued) < CODE_LIFETIME)
             .ok_or_else(|| invalid_grant("the code is unknown, expired or used"))?;
         if grant.client_id != self.client_id || exchange.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
             return Err(invalid_grant("the code was issued to another client or redirect_uri"));
@@ -426,16 +426,17 @@ mod tests {
 
     #[test]
     fn a_code_expires_after_its_lifetime() {
-        let server = AuthorizationServer::with_code_lifetime("c".into(), "r".into(), Duration::from_millis(50));
+        let server = AuthorizationServer::new("c".into(), "r".into());
         let verifier = "v".repeat(43);
         let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
+        let issued = Instant::now();
         let grant = |challenge: &str| Grant {
             client_id: "c".into(),
             redirect_uri: "r".into(),
             code_challenge: challenge.to_owned(),
             sub: "s".into(),
             scope: String::new(),
-            issued: Instant::now(),
+            issued,
         };
         let exchange = |code: String| CodeExchange {
             grant_type: Some("authorization_code".into()),
@@ -444,11 +445,11 @@ mod tests {
             client_id: Some("c".into()),
             code_verifier: Some(verifier.clone()),
         };
+        let last_moment = issued + CODE_LIFETIME - Duration::from_millis(1);
         let fresh = server.issue(grant(&challenge));
-        assert!(server.exchange(&exchange(fresh)).is_ok());
+        assert!(server.exchange_at(&exchange(fresh), last_moment).is_ok());
         let stale = server.issue(grant(&challenge));
-        std::thread::sleep(Duration::from_millis(120));
-        let refused = server.exchange(&exchange(stale)).expect_err("expired");
+        let refused = server.exchange_at(&exchange(stale), issued + CODE_LIFETIME).expect_err("expired");
         assert_eq!(
             (refused.code, refused.description.as_str()),
             (ErrorCode::InvalidGrant, "the code is unknown, expired or used")
