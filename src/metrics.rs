@@ -90,7 +90,9 @@ pub struct Metrics {
     unknown_kid_refetches: Family<IssuerLabels, Counter>,
     key_set_age: Family<IssuerLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     cached_tokens: Gauge,
+    cached_token_bytes: Gauge,
     replay_entries: Gauge,
+    replay_bytes: Gauge,
     connections: ConnectionStats,
 }
 
@@ -138,11 +140,23 @@ impl Metrics {
             key_set_age.clone(),
         );
         registry.register("auth_token_cache_entries", "Verified tokens held in the token cache", cached_tokens.clone());
+        let cached_token_bytes = Gauge::default();
+        registry.register(
+            "auth_token_cache_bytes",
+            "Bytes held by the token cache's entries, as its weigher counts them (at most token_cache.max_bytes)",
+            cached_token_bytes.clone(),
+        );
         let replay_entries = Gauge::default();
         registry.register(
             "dpop_replay_store_entries",
             "DPoP proofs held by the in-memory replay store (0 with Redis or DPoP disabled); at dpop.replay_capacity new proofs get 503",
             replay_entries.clone(),
+        );
+        let replay_bytes = Gauge::default();
+        registry.register(
+            "dpop_replay_store_bytes",
+            "Bytes the in-memory DPoP replay store has allocated for the proofs it holds",
+            replay_bytes.clone(),
         );
         let connections = ConnectionStats::default();
         registry.register("http_connections_open", "Client connections open now", connections.open.clone());
@@ -181,7 +195,9 @@ impl Metrics {
             unknown_kid_refetches,
             key_set_age,
             cached_tokens,
+            cached_token_bytes,
             replay_entries,
+            replay_bytes,
             connections,
         }
     }
@@ -203,19 +219,21 @@ impl Metrics {
     }
 
     /// The metrics in the Prometheus text format, with each issuer's key set age, the token
-    /// cache size and the memory replay store's size as of now.
+    /// cache's entries and bytes and the memory replay store's proofs and bytes as of now.
     pub fn render<'a>(
         &self,
         key_set_ages: impl IntoIterator<Item = (&'a str, Option<Duration>)>,
-        cached_tokens: u64,
-        replay_entries: u64,
+        (cached_tokens, cached_token_bytes): (u64, u64),
+        (replay_entries, replay_bytes): (u64, u64),
     ) -> String {
         for (issuer, age) in key_set_ages {
             let gauge = self.key_set_age.get_or_create(&IssuerLabels { issuer: issuer.into() });
             gauge.set(age.map_or(-1.0, |age| age.as_secs_f64()));
         }
         self.cached_tokens.set(i64::try_from(cached_tokens).unwrap_or(i64::MAX));
+        self.cached_token_bytes.set(i64::try_from(cached_token_bytes).unwrap_or(i64::MAX));
         self.replay_entries.set(i64::try_from(replay_entries).unwrap_or(i64::MAX));
+        self.replay_bytes.set(i64::try_from(replay_bytes).unwrap_or(i64::MAX));
         let mut text = String::new();
         encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         text
@@ -245,8 +263,8 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
 }
 
-/// `GET /metrics`, with each issuer's key set age and the token cache size read from `verifier`,
-/// and the memory replay store's size from `dpop`, now.
+/// `GET /metrics`, with each issuer's key set age and the token cache's entries and bytes read from `verifier`,
+/// and the memory replay store's proofs and bytes from `dpop`, now.
 #[handler]
 pub async fn metrics_endpoint(
     metrics: Data<&Arc<Metrics>>,
@@ -257,8 +275,8 @@ pub async fn metrics_endpoint(
     for issuer in verifier.issuers() {
         ages.push((issuer.issuer(), issuer.key_store().health().await.age));
     }
-    let cached_tokens = verifier.token_cache().map_or(0, |cache| cache.len());
-    let replay_entries = dpop.as_ref().and_then(|dpop| dpop.replay_store().entries()).unwrap_or(0);
+    let cached_tokens = verifier.token_cache().map_or((0, 0), |cache| cache.usage());
+    let replay_entries = dpop.as_ref().and_then(|dpop| dpop.replay_store().usage()).unwrap_or((0, 0));
     Response::builder().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(metrics.render(
         ages,
         cached_tokens,

@@ -23,9 +23,9 @@ use crate::{
         docs::{DOCS_PATH, DocsLogin, RECEIVER_PATH, SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec, serve_spec},
     },
     auth::{
-        AuthChallenge, AuthObserver, ClaimRules, DPOP_HEADER, DpopChecker, DpopMode, FetchError, JwksSource, KeyStore,
-        LoginEndpoints, OfferedSchemes, ProviderUrl, PublicUrl, RESOURCE_METADATA_PATH, ResourceMetadata, TokenPolicy,
-        TrustedIssuer, Verifier, resource_metadata_path, serve_resource_metadata,
+        AuthChallenge, AuthObserver, ClaimRules, DPOP_HEADER, DPOP_NONCE_HEADER, DpopChecker, DpopMode, FetchError,
+        JwksSource, KeyStore, LoginEndpoints, OfferedSchemes, ProviderUrl, PublicUrl, RESOURCE_METADATA_PATH,
+        ResourceMetadata, TokenPolicy, TrustedIssuer, Verifier, resource_metadata_path, serve_resource_metadata,
     },
     dev_issuer::{
         self, DevIssuer, DevIssuerError,
@@ -148,7 +148,13 @@ impl Application {
                 }
                 let replay =
                     settings.dpop.replay_store().map_err(|error| StartupError::ReplayStore(error.to_string()))?;
-                let checker = DpopChecker::new(mode, settings.dpop.proof_policy(), PublicUrl::new(&public_url), replay);
+                let checker = DpopChecker::new(
+                    mode,
+                    settings.dpop.proof_policy(),
+                    PublicUrl::new(&public_url),
+                    replay,
+                    settings.dpop.nonces(),
+                );
                 Some(Arc::new(checker))
             }
         };
@@ -348,7 +354,8 @@ pub fn routes(state: &AppState) -> Routes {
         bearer: state.dpop.as_ref().is_none_or(|dpop| dpop.mode().accepts_bearer()),
         dpop_algs: state.dpop.as_ref().map(|dpop| dpop.algs().to_owned()),
     };
-    let challenge = AuthChallenge::new(&format!("{}{metadata_path}", state.public_url), offered.clone());
+    let challenge =
+        AuthChallenge::new(&format!("{}{metadata_path}", state.public_url), offered.clone(), state.dpop.clone());
     let mut table = RouteTable::default();
     let mut routes = match (&state.dev_issuer, &state.dev_login) {
         (Some(issuer), Some(login)) => {
@@ -410,6 +417,7 @@ fn cors(origins: &[Origin]) -> Cors {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .allow_header(DPOP_HEADER)
         .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
+        .expose_header(DPOP_NONCE_HEADER)
         .expose_header(REQUEST_ID_HEADER)
         .max_age(600)
 }

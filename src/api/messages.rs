@@ -86,7 +86,7 @@ impl MessagesApi {
     #[oai(path = "/api/greeting", method = "get", operation_id = "getGreeting")]
     async fn greeting(&self, auth: OptionalAccessToken) -> Result<GreetingResponse, AuthError> {
         let name = match &auth.0 {
-            Some(claims) => claims.sub.as_deref().unwrap_or("signed-in caller"),
+            Some(claims) => claims.sub().unwrap_or("signed-in caller"),
             None => "stranger",
         };
         Ok(GreetingResponse::Ok(Json(Message { message: format!("Hello, {name}") })))

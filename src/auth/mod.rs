@@ -43,8 +43,11 @@ pub use answers::{
     resource_metadata_path, serve_resource_metadata,
 };
 pub use claim_rules::{ClaimRules, TokenProfile};
-pub use claims::{Audience, Claims, Scopes};
-pub use dpop::{DPOP_HEADER, DpopChecker, DpopMode, ProofPolicy, ProofTarget, PublicUrl, ReplayStore, proof_header};
+pub use claims::{Claims, ClaimsError, Scopes};
+pub use dpop::{
+    DPOP_HEADER, DPOP_NONCE_HEADER, DpopChecker, DpopMode, ProofPolicy, ProofTarget, PublicUrl, ReplayStore,
+    proof_header,
+};
 pub use jwks::{
     Failures, FetchError, FetchLimits, JwksSource, KeyHealth, KeySet, KeySetError, KeyStore, LoginEndpoints,
     ProviderUrl, RefreshPolicy, TransportFailure, UrlRefused,
@@ -52,5 +55,5 @@ pub use jwks::{
 pub use observer::{AuthObserver, FetchOutcome};
 pub use scheme::{AccessToken, BEARER_SCHEME, DPOP_SCHEME, OptionalAccessToken};
 pub use scope::{RequiredScope, ScopeDenied};
-pub use token_cache::TokenCache;
+pub use token_cache::{CacheBounds, TokenCache};
 pub use verifier::{TokenPolicy, TrustedIssuer, Verifier, unix_now};

@@ -17,7 +17,7 @@ use poem_openapi::{
 };
 
 use super::{
-    answers::{AuthError, InvalidRequest, ProofRejection, TokenRejection},
+    answers::{AuthError, InvalidRequest, ProofRejection, SentAsHead, TokenRejection},
     claims::Claims,
     dpop::{DPOP_HEADER, DpopChecker, DpopMode, ProofTarget, proof_header},
     verifier::Verifier,
@@ -184,7 +184,9 @@ async fn authenticate(req: &Request) -> poem::Result<Arc<Claims>> {
             if claims.confirmation_key().is_none() {
                 return Err(AuthError::from(TokenRejection::NotBound).into());
             }
-            let target = ProofTarget { method: req.method().as_str(), path: req.original_uri().path() };
+            // The routes answer HEAD as GET; the proof names the method the client sent.
+            let method = if req.extensions().get::<SentAsHead>().is_some() { "HEAD" } else { req.method().as_str() };
+            let target = ProofTarget { method, path: req.original_uri().path() };
             dpop.check_request(proof, target, token, &claims).await?;
             claims
         }

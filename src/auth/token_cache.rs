@@ -2,8 +2,10 @@
 //! an RSA verification.
 //!
 //! - The key is the SHA-256 of the whole token, never a prefix; the value the verified claims.
-//! - An entry lives until the token's `exp` (plus the leeway) or `max_ttl`, whichever is first;
-//!   the capacity is bounded.
+//! - An entry lives until the token's `exp` (plus the leeway) or `max_ttl`, whichever is first.
+//! - The cache is bounded by the bytes its entries hold ([`TokenCache::weight`]: the claims as
+//!   stored and what the cache keeps per entry), and by a number of entries: an entry counts as
+//!   at least `max_bytes / max_entries` bytes, so both bounds are one capacity.
 //! - `exp` and `nbf` are checked again on every hit; failures are never cached.
 //! - When the key set is refreshed, entries whose signing key disappeared are dropped.
 //!
@@ -21,6 +23,11 @@ use moka::{Expiry, sync::Cache};
 
 use super::claims::Claims;
 
+/// What the cache keeps per entry beyond the entry's own value: moka's node, its place in the
+/// access order and in the timer wheel. Measured with moka 0.12 (a weigher and per-entry
+/// expiry): about 465 bytes per entry with a 64-byte value, so 400 for the cache's own part.
+const ENTRY_OVERHEAD: usize = 400;
+
 /// A verified token's claims, with what is needed to expire and re-check it.
 #[derive(Debug)]
 pub struct VerifiedToken {
@@ -28,14 +35,14 @@ pub struct VerifiedToken {
     pub claims: Arc<Claims>,
     /// The position of its issuer among the verifier's trusted issuers.
     pub issuer: usize,
-    /// The `kid` of the key that verified it.
-    pub kid: Option<String>,
+    /// The `kid` of the key that verified it (shared with the key).
+    pub kid: Option<Arc<str>>,
     lifetime: Duration,
 }
 
 impl VerifiedToken {
     /// A token of the issuer at `issuer` verified now, remembered for at most `lifetime`.
-    pub fn new(claims: Arc<Claims>, issuer: usize, kid: Option<String>, lifetime: Duration) -> Self {
+    pub fn new(claims: Arc<Claims>, issuer: usize, kid: Option<Arc<str>>, lifetime: Duration) -> Self {
         VerifiedToken { claims, issuer, kid, lifetime }
     }
 }
@@ -61,18 +68,49 @@ impl Expiry<TokenKey, Arc<VerifiedToken>> for UntilExpiry {
     }
 }
 
-/// A bounded cache of verified tokens.
+/// How large the cache may grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheBounds {
+    /// The bytes all entries may hold together.
+    pub max_bytes: u64,
+    /// The most entries.
+    pub max_entries: u64,
+    /// The longest an entry stays.
+    pub max_ttl: Duration,
+}
+
+/// A cache of verified tokens, bounded by bytes and entries.
 pub struct TokenCache {
     cache: Cache<TokenKey, Arc<VerifiedToken>>,
     max_ttl: Duration,
 }
 
 impl TokenCache {
-    /// Holds at most `capacity` tokens, each for at most `max_ttl`.
-    pub fn new(capacity: u64, max_ttl: Duration) -> Self {
-        let cache =
-            Cache::builder().max_capacity(capacity).expire_after(UntilExpiry).support_invalidation_closures().build();
-        TokenCache { cache, max_ttl }
+    /// A cache within `bounds`.
+    pub fn new(bounds: CacheBounds) -> Self {
+        let least = usize::try_from(bounds.max_bytes / bounds.max_entries.max(1)).unwrap_or(usize::MAX);
+        let cache = Cache::builder()
+            .max_capacity(bounds.max_bytes)
+            .weigher(move |_, token: &Arc<VerifiedToken>| {
+                u32::try_from(Self::weight(token).max(least)).unwrap_or(u32::MAX)
+            })
+            .expire_after(UntilExpiry)
+            .support_invalidation_closures()
+            .build();
+        TokenCache { cache, max_ttl: bounds.max_ttl }
+    }
+
+    /// The bytes an entry holds: the cache's own part, the key, the value and the claims.
+    pub fn weight(token: &VerifiedToken) -> usize {
+        // Each `Arc` allocation carries two reference counts.
+        let counts = 2 * size_of::<usize>();
+        ENTRY_OVERHEAD
+            + size_of::<TokenKey>()
+            + counts
+            + size_of::<VerifiedToken>()
+            + counts
+            + size_of::<Claims>()
+            + token.claims.heap_bytes()
     }
 
     /// How long a token that expires in `until_exp` may stay.
@@ -97,8 +135,7 @@ impl TokenCache {
     pub fn retain_keys(&self, issuer: &str, kids: HashSet<String>) {
         let issuer = issuer.to_owned();
         let result = self.cache.invalidate_entries_if(move |_, token| {
-            token.claims.iss.as_deref() == Some(issuer.as_str())
-                && token.kid.as_ref().is_none_or(|kid| !kids.contains(kid))
+            token.claims.iss() == Some(issuer.as_str()) && token.kid.as_deref().is_none_or(|kid| !kids.contains(kid))
         });
         if let Err(error) = result {
             tracing::warn!(%error, "could not drop cached tokens of removed keys; clearing the cache");
@@ -106,10 +143,15 @@ impl TokenCache {
         }
     }
 
-    /// How many tokens are cached (approximately; pending work is not counted).
-    pub fn len(&self) -> u64 {
+    /// How many tokens are cached, and the bytes they hold (after pending work is done).
+    pub fn usage(&self) -> (u64, u64) {
         self.cache.run_pending_tasks();
-        self.cache.entry_count()
+        (self.cache.entry_count(), self.cache.weighted_size())
+    }
+
+    /// How many tokens are cached.
+    pub fn len(&self) -> u64 {
+        self.usage().0
     }
 
     /// Whether no token is cached.
@@ -122,14 +164,16 @@ impl TokenCache {
 mod tests {
     use super::*;
 
+    const BOUNDS: CacheBounds = CacheBounds { max_bytes: 1 << 20, max_entries: 10, max_ttl: Duration::from_secs(60) };
+
     fn verified(kid: &str, lifetime: Duration) -> VerifiedToken {
-        let claims: Claims = serde_json::from_value(serde_json::json!({"iss": "https://a/", "sub": kid})).unwrap();
-        VerifiedToken::new(Arc::new(claims), 0, Some(kid.to_owned()), lifetime)
+        let claims = Claims::from_json(format!(r#"{{"iss": "https://a/", "sub": "{kid}"}}"#)).unwrap();
+        VerifiedToken::new(Arc::new(claims), 0, Some(kid.into()), lifetime)
     }
 
     #[test]
     fn hits_need_the_whole_token() {
-        let cache = TokenCache::new(10, Duration::from_secs(60));
+        let cache = TokenCache::new(BOUNDS);
         cache.insert(TokenKey::from("header.payload.signature"), verified("k1", Duration::from_secs(60)));
         assert!(cache.get(&"header.payload.signature".into()).is_some());
         assert!(cache.get(&"header.payload.signaturX".into()).is_none());
@@ -138,7 +182,7 @@ mod tests {
 
     #[test]
     fn entries_end_with_their_lifetime() {
-        let cache = TokenCache::new(10, Duration::from_secs(60));
+        let cache = TokenCache::new(BOUNDS);
         assert_eq!(cache.lifetime(Duration::from_secs(3600)), Duration::from_secs(60));
         assert_eq!(cache.lifetime(Duration::from_secs(5)), Duration::from_secs(5));
         cache.insert(TokenKey::from("short"), verified("k1", Duration::from_millis(50)));
@@ -151,7 +195,7 @@ mod tests {
 
     #[test]
     fn tokens_of_removed_keys_are_dropped() {
-        let cache = TokenCache::new(10, Duration::from_secs(60));
+        let cache = TokenCache::new(BOUNDS);
         cache.insert(TokenKey::from("old"), verified("old-key", Duration::from_secs(60)));
         cache.insert(TokenKey::from("new"), verified("new-key", Duration::from_secs(60)));
         cache.retain_keys("https://other/", HashSet::new());
@@ -162,11 +206,24 @@ mod tests {
     }
 
     #[test]
-    fn the_capacity_is_bounded() {
-        let cache = TokenCache::new(100, Duration::from_secs(60));
+    fn the_entries_are_bounded_by_count_and_by_bytes() {
+        let by_count = TokenCache::new(CacheBounds { max_entries: 100, ..BOUNDS });
         for n in 0..1000 {
-            cache.insert(TokenKey::from(format!("token-{n}").as_str()), verified("k", Duration::from_secs(60)));
+            by_count.insert(TokenKey::from(format!("token-{n}").as_str()), verified("k", Duration::from_secs(60)));
         }
-        assert!(cache.len() <= 100, "{}", cache.len());
+        assert!(by_count.len() <= 100, "{}", by_count.len());
+
+        let large = |n: usize| {
+            let claims = Claims::from_json(format!(r#"{{"iss": "https://a/", "pad": "{}"}}"#, "x".repeat(10_000 + n)));
+            VerifiedToken::new(Arc::new(claims.unwrap()), 0, None, Duration::from_secs(60))
+        };
+        let weight = TokenCache::weight(&large(0));
+        assert!((10_400..11_000).contains(&weight), "{weight}");
+        let by_bytes = TokenCache::new(CacheBounds { max_bytes: 100_000, max_entries: 1_000, ..BOUNDS });
+        for n in 0..100 {
+            by_bytes.insert(TokenKey::from(format!("large-{n}").as_str()), large(n));
+        }
+        let (entries, bytes) = by_bytes.usage();
+        assert!(entries <= 9 && bytes <= 100_000, "{entries} entries, {bytes} bytes");
     }
 }

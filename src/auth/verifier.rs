@@ -170,7 +170,7 @@ impl Verifier {
 
     /// The trusted issuer the claims name, with its position.
     fn issuer_of(&self, claims: &Claims) -> Result<(usize, &TrustedIssuer), TokenRejection> {
-        let iss = claims.iss.as_deref().ok_or(TokenRejection::MissingClaim("iss"))?;
+        let iss = claims.iss().ok_or(TokenRejection::MissingClaim("iss"))?;
         self.issuers.iter().enumerate().find(|(_, issuer)| issuer.issuer() == iss).ok_or_else(|| {
             TokenRejection::BadIssuer {
                 expected: self.trusted.clone(),

@@ -14,14 +14,14 @@ use url::Url;
 use super::{
     problems::Problems,
     values::{
-        Origin, algorithms, duration, issuer_entries, listen_host, optional_algorithms, optional_http_url,
-        optional_socket_address, optional_text,
+        Origin, Secret, algorithms, duration, issuer_entries, listen_host, optional_algorithms, optional_http_url,
+        optional_secret, optional_socket_address, optional_text,
     },
 };
 use crate::{
     auth::{
-        DpopMode, FetchLimits, ProofPolicy, RefreshPolicy, ReplayStore, TokenCache, TokenProfile,
-        dpop::{MemoryReplayStore, RedisReplayStore},
+        CacheBounds, DpopMode, FetchLimits, ProofPolicy, RefreshPolicy, ReplayStore, TokenCache, TokenProfile,
+        dpop::{MIN_SECRET_BYTES, MemoryReplayStore, Nonces, RedisReplayStore},
     },
     telemetry::LogFormat,
 };
@@ -316,6 +316,8 @@ pub struct MetricsSettings {
 pub struct TokenCacheSettings {
     /// Remember verified tokens.
     pub enabled: bool,
+    /// At most this many bytes held by the cached tokens together.
+    pub max_bytes: u64,
     /// At most this many tokens.
     pub max_entries: u64,
     /// A token is remembered until its `exp`, and at most this long.
@@ -326,14 +328,22 @@ pub struct TokenCacheSettings {
 impl TokenCacheSettings {
     /// The cache, when enabled.
     pub fn cache(&self) -> Option<Arc<TokenCache>> {
-        self.enabled.then(|| Arc::new(TokenCache::new(self.max_entries, self.max_ttl)))
+        let bounds = CacheBounds { max_bytes: self.max_bytes, max_entries: self.max_entries, max_ttl: self.max_ttl };
+        self.enabled.then(|| Arc::new(TokenCache::new(bounds)))
     }
 }
 
 impl Section for TokenCacheSettings {
     fn check(&self, problems: &mut Problems) {
-        if self.enabled && self.max_entries == 0 {
-            problems.add("token_cache.max_entries", "must be above 0 (or set token_cache.enabled = false)");
+        if !self.enabled {
+            return;
+        }
+        for (setting, value) in
+            [("token_cache.max_entries", self.max_entries), ("token_cache.max_bytes", self.max_bytes)]
+        {
+            if value == 0 {
+                problems.add(setting, "must be above 0 (or set token_cache.enabled = false)");
+            }
         }
     }
 }
@@ -356,13 +366,31 @@ pub struct DpopSettings {
     /// How far in the future a proof's `iat` may be.
     #[serde(deserialize_with = "duration")]
     pub leeway: Duration,
-    /// Where the `jti`s of accepted proofs are kept.
+    /// Where accepted proofs are kept.
     pub replay_store: ReplayStoreSetting,
     /// Most proofs the in-memory store holds at once.
     pub replay_capacity: u64,
     /// Deadline of one Redis command.
     #[serde(deserialize_with = "duration")]
     pub redis_timeout: Duration,
+    /// Whether proofs must carry a server-issued nonce.
+    pub nonce: NonceMode,
+    /// The secret nonces are made with, shared by every replica.
+    #[serde(deserialize_with = "optional_secret")]
+    pub nonce_secret: Option<Secret>,
+    /// How long a nonce is accepted at most.
+    #[serde(deserialize_with = "duration")]
+    pub nonce_lifetime: Duration,
+}
+
+/// `dpop.nonce`: whether proofs must carry a nonce the service issued (RFC 9449 §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NonceMode {
+    /// No nonce is issued or required.
+    Disabled,
+    /// Every proof must carry a current nonce, sent in the `DPoP-Nonce` header.
+    Required,
 }
 
 /// `dpop.replay_store`: `memory`, or a `redis://` URL.
@@ -409,12 +437,23 @@ impl DpopSettings {
         ProofPolicy { algorithms: self.algorithms.clone(), max_age: self.max_age, leeway: self.leeway }
     }
 
-    /// The replay store, remembering proofs for `max_age` + `leeway`.
+    /// The nonces proofs must carry, when required.
+    pub fn nonces(&self) -> Option<Nonces> {
+        match (self.nonce, &self.nonce_secret) {
+            (NonceMode::Required, Some(secret)) => Some(Nonces::new(secret.expose().as_bytes(), self.nonce_lifetime)),
+            _ => None,
+        }
+    }
+
+    /// The replay store, which holds a proof for at most `max_age` + `leeway`, or the nonce's
+    /// lifetime when that is shorter.
     pub fn replay_store(&self) -> redis::RedisResult<ReplayStore> {
+        let mut window = self.max_age + self.leeway;
+        if self.nonce == NonceMode::Required {
+            window = window.min(self.nonce_lifetime);
+        }
         Ok(match &self.replay_store {
-            ReplayStoreSetting::Memory => {
-                ReplayStore::Memory(MemoryReplayStore::new(self.replay_capacity, self.max_age + self.leeway))
-            }
+            ReplayStoreSetting::Memory => ReplayStore::Memory(MemoryReplayStore::new(self.replay_capacity, window)),
             ReplayStoreSetting::Redis(url) => ReplayStore::Redis(RedisReplayStore::new(url, self.redis_timeout)?),
         })
     }
@@ -437,6 +476,28 @@ impl Section for DpopSettings {
             problems.above_zero("dpop.replay_capacity", self.replay_capacity);
         }
         problems.not_zero("dpop.redis_timeout", self.redis_timeout);
+        if self.nonce == NonceMode::Required {
+            match &self.nonce_secret {
+                None => problems.add(
+                    "dpop.nonce_secret",
+                    format!("is empty: dpop.nonce = \"required\" needs a secret of at least {MIN_SECRET_BYTES} bytes, the same on every replica (e.g. openssl rand -base64 48)"),
+                ),
+                Some(secret) if secret.expose().len() < MIN_SECRET_BYTES => problems.add(
+                    "dpop.nonce_secret",
+                    format!(
+                        "has {} bytes: use at least {MIN_SECRET_BYTES} (e.g. openssl rand -base64 48)",
+                        secret.expose().len()
+                    ),
+                ),
+                Some(_) => {}
+            }
+            if self.nonce_lifetime < Duration::from_secs(2) {
+                problems.add("dpop.nonce_lifetime", "must be at least 2s");
+            }
+            if self.nonce_lifetime > MAX_PROOF_AGE {
+                problems.add("dpop.nonce_lifetime", "is above the 1h maximum");
+            }
+        }
     }
 }
 

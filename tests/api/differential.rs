@@ -51,9 +51,10 @@ const PROJECT_RULES: [(&str, Applies); 8] = [
     ("alg is a string (RFC 7515 §4.1.1)", |input, _| {
         input.header.as_ref().is_some_and(|header| header.get("alg").is_some_and(|alg| !alg.is_string()))
     }),
-    ("time claims are whole seconds from 0 to i64::MAX (never null), Auth0's claims have their types", |input, _| {
-        input.claims.as_ref().is_some_and(mistyped_claims)
-    }),
+    (
+        "time claims are whole seconds from 0 to i64::MAX (never null), the registered claims read have their types (jti a string, cnf an object)",
+        |input, _| input.claims.as_ref().is_some_and(mistyped_claims),
+    ),
     ("exp is reached at exp + leeway (RFC 7519 §4.1.4), one second before jsonwebtoken's", |input, _| {
         input.claims.as_ref().and_then(|claims| claims.get("exp")?.as_i64()).is_some_and(|exp| {
             let now = unix_now();
@@ -146,8 +147,9 @@ fn mistyped_claims(claims: &Map<String, Value>) -> bool {
     let text = |value: &Value| value.is_string();
     let texts = |value: &Value| value.as_array().is_some_and(|items| items.iter().all(Value::is_string));
     let audience = |value: &Value| text(value) || texts(value);
+    let confirmation = |value: &Value| value.as_object().is_some_and(|cnf| cnf.get("jkt").is_none_or(Value::is_string));
     type Fits<'a> = &'a dyn Fn(&Value) -> bool;
-    let rules: [(&str, Fits); 10] = [
+    let rules: [(&str, Fits); 12] = [
         ("exp", &time),
         ("nbf", &time),
         ("iat", &time),
@@ -158,6 +160,8 @@ fn mistyped_claims(claims: &Map<String, Value>) -> bool {
         ("client_id", &text),
         ("aud", &audience),
         ("permissions", &texts),
+        ("jti", &text),
+        ("cnf", &confirmation),
     ];
     rules
         .iter()

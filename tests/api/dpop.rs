@@ -31,6 +31,20 @@ fn assert_invalid_proof(got: &Answer, reason: &str) {
     assert!(description.contains(reason), "{description:?} should contain {reason:?}");
 }
 
+/// Asserts a 401 `invalid_token` for a token bound to another key than the proof's, said in the
+/// DPoP challenge (RFC 9449 §7.1: the token is not this client's).
+fn assert_bound_to_another_key(got: &Answer) {
+    got.assert_status_and_code(401, "invalid_token");
+    let description = got.body["error_description"].as_str().unwrap();
+    assert!(description.contains("bound to another key"), "{description}");
+    let dpop = got.challenges.iter().find(|line| line.starts_with("DPoP "));
+    assert!(
+        dpop.is_some_and(|line| line.starts_with(r#"DPoP realm="protected-api", error="invalid_token""#)),
+        "{:?}",
+        got.challenges
+    );
+}
+
 async fn call(app: &TestApp, token: &str, proof: &str) -> Answer {
     answer(app.get_with_proof("/api/private", token, proof).await).await
 }
@@ -144,12 +158,31 @@ async fn the_proof_must_be_for_this_method_url_and_moment() {
     let equivalent = url.replace("/api/private", "/api/./private?page=2#top");
     assert_eq!(call(&app, &token, &proof(json!({"htu": equivalent}))).await.status, 200, "normalised, query ignored");
 
-    let got = call(&app, &token, &proof(json!({"iat": unix_now() - 301}))).await;
-    assert_invalid_proof(&got, "made more than 300 s ago");
+    let got = call(&app, &token, &proof(json!({"iat": unix_now() - 61}))).await;
+    assert_invalid_proof(&got, "made more than 60 s ago");
     let got = call(&app, &token, &proof(json!({"iat": unix_now() + 60}))).await;
     assert_invalid_proof(&got, "iat is in the future");
-    assert_eq!(call(&app, &token, &proof(json!({"iat": unix_now() - 290}))).await.status, 200);
+    assert_eq!(call(&app, &token, &proof(json!({"iat": unix_now() - 50}))).await.status, 200);
     assert_eq!(call(&app, &token, &proof(json!({"iat": unix_now() + 20}))).await.status, 200, "within the leeway");
+    let got = call(&app, &token, &proof(json!({"exp": unix_now() - 60}))).await;
+    assert_invalid_proof(&got, "proof expired");
+    let got = call(&app, &token, &proof(json!({"exp": unix_now() - 31}))).await;
+    assert_invalid_proof(&got, "proof expired");
+    assert_eq!(call(&app, &token, &proof(json!({"exp": unix_now() + 60}))).await.status, 200, "exp ahead");
+    assert_eq!(call(&app, &token, &proof(json!({"exp": unix_now() - 5}))).await.status, 200, "within the leeway");
+    let got = call(&app, &token, &proof(json!({"exp": "soon"}))).await;
+    assert_invalid_proof(&got, "claims are not valid");
+
+    // HEAD is answered as GET, but the proof names the method the client sent.
+    let head = |proof: String| {
+        app.client.head(&url).header("authorization", format!("DPoP {token}")).header("dpop", proof).send()
+    };
+    let response = head(proof(json!({"htm": "HEAD"}))).await.unwrap();
+    assert_eq!(response.status(), 200, "a HEAD proof on HEAD");
+    let response = head(proof(json!({"htm": "GET"}))).await.unwrap();
+    assert_eq!(response.status(), 401, "a GET proof on HEAD");
+    let (_, lines, _) = challenges(response).await;
+    assert!(lines[1].contains("htm GET is not the request's method HEAD"), "{lines:?}");
 
     for claim in ["jti", "htm", "htu", "iat", "ath"] {
         let got = call(&app, &token, &proof(json!({ claim: null }))).await;
@@ -173,7 +206,9 @@ async fn the_proof_must_be_for_this_token_and_signed_by_the_key_it_is_bound_to()
     // A thief with the token and a key of their own.
     let thief = DpopClient::new();
     let got = call(&app, &token, &thief.proof("GET", &url, &token)).await;
-    assert_invalid_proof(&got, "bound to another key");
+    assert_bound_to_another_key(&got);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"auth_rejections_total{reason="dpop_key_mismatch"} 1"#), "{metrics}");
 
     let unbound = issuer.token();
     let got = call(&app, &unbound, &client.proof("GET", &url, &unbound)).await;
@@ -196,23 +231,53 @@ async fn a_proof_is_accepted_once() {
 
 #[tokio::test]
 async fn a_full_memory_store_refuses_new_proofs_instead_of_forgetting_old_ones() {
-    let client = DpopClient::new();
-    let (_issuer, app, token) =
-        setup_with(&client, |figment| figment.merge(Serialized::default("dpop.replay_capacity", 2))).await;
+    let (alice, bob, carol) = (DpopClient::new(), DpopClient::new(), DpopClient::new());
+    let (issuer, app, alices_token) =
+        setup_with(&alice, |figment| figment.merge(Serialized::default("dpop.replay_capacity", 10))).await;
+    let bound = |client: &DpopClient| issuer.token_with(json!({"cnf": {"jkt": client.jkt}, "sub": client.jkt}));
+    let (bobs_token, carols_token) = (bound(&bob), bound(&carol));
     let url = app.url("/api/private");
-    let first = client.proof("GET", &url, &token);
-    assert_eq!(call(&app, &token, &first).await.status, 200);
-    assert_eq!(call(&app, &token, &client.proof("GET", &url, &token)).await.status, 200);
-    let response = app.get_with_proof("/api/private", &token, &client.proof("GET", &url, &token)).await;
+    let first = alice.proof("GET", &url, &alices_token);
+    assert_eq!(call(&app, &alices_token, &first).await.status, 200);
+    for _ in 0..8 {
+        assert_eq!(call(&app, &alices_token, &alice.proof("GET", &url, &alices_token)).await.status, 200);
+    }
+    // Alice holds 9 of the 10 places, her whole share: her next proof waits, Bob's does not.
+    let response = app.get_with_proof("/api/private", &alices_token, &alice.proof("GET", &url, &alices_token)).await;
     assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["retry-after"], "1");
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((55..=64).contains(&retry_after), "until her oldest proof ends: {retry_after}");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
-    assert!(body["error_description"].as_str().unwrap().contains("replay store is full"));
-    assert_ne!(call(&app, &token, &first).await.status, 200, "the first proof is still remembered");
+    assert!(body["error_description"].as_str().unwrap().contains("whole share of the replay store"), "{body}");
+    assert_eq!(call(&app, &bobs_token, &bob.proof("GET", &url, &bobs_token)).await.status, 200, "Bob finds room");
+
+    // Now the store is full: a new proof of anyone waits for room, no proof is forgotten.
+    let response = app.get_with_proof("/api/private", &carols_token, &carol.proof("GET", &url, &carols_token)).await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error_description"].as_str().unwrap().contains("replay store is full"), "{body}");
+    assert_invalid_proof(&call(&app, &alices_token, &first).await, "was used before");
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.contains("dpop_replay_store_entries 2\n"), "{metrics}");
-    assert_eq!(app.get_with_token("/api/private", &_issuer.token()).await.status(), 200, "bearer tokens go on");
+    assert!(metrics.contains("dpop_replay_store_entries 10\n"), "{metrics}");
+    assert!(metrics.contains(r#"auth_rejections_total{reason="dpop_replay_unavailable"} 2"#), "{metrics}");
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200, "bearer tokens go on");
+}
+
+#[tokio::test]
+async fn only_proofs_that_passed_every_check_are_remembered() {
+    let client = DpopClient::new();
+    let (issuer, app, token) = setup(&client).await;
+    let url = app.url("/api/private");
+    for _ in 0..20 {
+        let stranger = DpopClient::new();
+        assert_bound_to_another_key(&call(&app, &token, &stranger.proof("GET", &url, &token)).await);
+    }
+    let expired = issuer.token_with(json!({"cnf": {"jkt": client.jkt}, "exp": unix_now() - 3600}));
+    call(&app, &expired, &client.proof("GET", &url, &expired)).await.assert_status_and_code(401, "invalid_token");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("dpop_replay_store_entries 0\n"), "{metrics}");
 }
 
 #[tokio::test]
@@ -310,7 +375,7 @@ async fn the_optional_route_checks_dpop_credentials_the_same_way() {
     assert_eq!(response.json::<Value>().await.unwrap()["message"], "Hello, auth0|test-user");
     let got =
         answer(app.get_with_proof("/api/greeting", &token, &DpopClient::new().proof("GET", &url, &token)).await).await;
-    assert_invalid_proof(&got, "bound to another key");
+    assert_bound_to_another_key(&got);
 }
 
 #[tokio::test]
@@ -346,4 +411,70 @@ async fn the_development_issuer_binds_a_token_to_the_key_of_its_proof() {
     assert_eq!(refused["error"], "invalid_dpop_proof", "{refused}");
     let plain: Value = mint(None).await.unwrap().json().await.unwrap();
     assert_eq!(plain["token_type"], "Bearer");
+}
+
+/// Settings requiring nonces made with one secret, behind one public URL.
+fn nonces_required(figment: figment::Figment) -> figment::Figment {
+    figment
+        .merge(Serialized::default("dpop.nonce", "required"))
+        .merge(Serialized::default("dpop.nonce_secret", "one secret for every replica, at least 32 bytes"))
+        .merge(Serialized::default("server.public_url", "https://api.example.com"))
+}
+
+#[tokio::test]
+async fn with_nonces_required_a_proof_carries_the_current_nonce_and_every_dpop_answer_the_next() {
+    let client = DpopClient::new();
+    let (issuer, app, token) = setup_with(&client, nonces_required).await;
+    let url = "https://api.example.com/api/private";
+    let with_nonce = |nonce: &str| {
+        let claims = with_changes(client.claims("GET", url, Some(&token)), json!({"nonce": nonce}));
+        client.sign(&client.header(), &claims)
+    };
+
+    let response = app.get_with_proof("/api/private", &token, &client.proof("GET", url, &token)).await;
+    let nonce = response.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let got = answer(response).await;
+    got.assert_status_and_code(401, "use_dpop_nonce");
+    assert!(
+        got.challenges[1].starts_with(r#"DPoP realm="protected-api", error="use_dpop_nonce""#),
+        "{:?}",
+        got.challenges
+    );
+
+    let response = app.get_with_proof("/api/private", &token, &with_nonce(&nonce)).await;
+    assert_eq!(response.status(), 200, "the retry with the nonce");
+    assert_eq!(response.headers()["dpop-nonce"], nonce.as_str(), "successful answers carry the current nonce");
+
+    for stale in ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not-a-nonce", ""] {
+        let got = call(&app, &token, &with_nonce(stale)).await;
+        got.assert_status_and_code(401, "use_dpop_nonce");
+        assert!(got.body["error_description"].as_str().unwrap().contains("not a current nonce"), "{}", got.body);
+    }
+    let bearer = app.get_with_token("/api/private", &issuer.token()).await;
+    assert_eq!(bearer.status(), 200);
+    assert!(!bearer.headers().contains_key("dpop-nonce"), "bearer answers carry no nonce");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"auth_rejections_total{reason="dpop_nonce"} 4"#), "{metrics}");
+}
+
+#[tokio::test]
+async fn replicas_sharing_the_nonce_secret_accept_each_others_nonces() {
+    let client = DpopClient::new();
+    let (issuer, first, token) = setup_with(&client, nonces_required).await;
+    let second = TestApp::spawn_with(&issuer, nonces_required).await;
+    let other_secret = TestApp::spawn_with(&issuer, |figment| {
+        nonces_required(figment)
+            .merge(Serialized::default("dpop.nonce_secret", "another secret, also 32 bytes or more"))
+    })
+    .await;
+    let url = "https://api.example.com/api/private";
+    let response = first.get_with_proof("/api/private", &token, &client.proof("GET", url, &token)).await;
+    let nonce = response.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let proof = |nonce: &str| {
+        let claims = with_changes(client.claims("GET", url, Some(&token)), json!({"nonce": nonce}));
+        client.sign(&client.header(), &claims)
+    };
+    assert_eq!(call(&second, &token, &proof(&nonce)).await.status, 200, "the other replica accepts it");
+    let got = call(&other_secret, &token, &proof(&nonce)).await;
+    got.assert_status_and_code(401, "use_dpop_nonce");
 }

@@ -196,7 +196,9 @@ pub enum Behaviour {
 
 struct IssuerState {
     issuer: String,
-    jwks_uri: String,
+    jwks_uri: Mutex<String>,
+    /// The keys served at [`MOVED_JWKS_PATH`], where the metadata may move the key set.
+    moved_keys: Mutex<Vec<SigningKey>>,
     behaviour: Mutex<Behaviour>,
     keys: Mutex<Vec<SigningKey>>,
     jwks_fetches: AtomicUsize,
@@ -217,7 +219,7 @@ async fn discovery(Data(state): Data<&Arc<IssuerState>>) -> Json<Value> {
     let base = state.issuer.trim_end_matches('/');
     Json(json!({
         "issuer": state.issuer,
-        "jwks_uri": state.jwks_uri,
+        "jwks_uri": *state.jwks_uri.lock().unwrap(),
         "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -241,6 +243,16 @@ async fn jwks(Data(state): Data<&Arc<IssuerState>>) -> Response {
             Response::builder().body("too late")
         }
     }
+}
+
+/// Where a test issuer can move its key set.
+const MOVED_JWKS_PATH: &str = "/moved/jwks.json";
+
+#[handler]
+async fn moved_jwks(Data(state): Data<&Arc<IssuerState>>) -> Response {
+    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let keys = state.moved_keys.lock().unwrap().iter().map(SigningKey::jwk).collect();
+    Response::builder().content_type("application/jwk-set+json").body(serde_json::to_string(&JwkSet { keys }).unwrap())
 }
 
 /// Where a test issuer serves its metadata document.
@@ -277,13 +289,18 @@ impl TestIssuer {
         let primary = SigningKey::fixture("primary");
         let state = Arc::new(IssuerState {
             issuer: url.clone(),
-            jwks_uri: format!("http://{address}{jwks_path}"),
+            jwks_uri: Mutex::new(format!("http://{address}{jwks_path}")),
+            moved_keys: Mutex::new(Vec::new()),
             behaviour: Mutex::new(Behaviour::Serve),
             keys: Mutex::new(vec![primary.clone()]),
             jwks_fetches: AtomicUsize::new(0),
             discovery_fetches: AtomicUsize::new(0),
         });
-        let routes = Route::new().at(metadata_path, get(discovery)).at(jwks_path, get(jwks)).data(state.clone());
+        let routes = Route::new()
+            .at(metadata_path, get(discovery))
+            .at(jwks_path, get(jwks))
+            .at(MOVED_JWKS_PATH, get(moved_jwks))
+            .data(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
             routes,
@@ -300,6 +317,14 @@ impl TestIssuer {
     /// Publishes `keys` as the key set.
     pub fn publish(&self, keys: &[SigningKey]) {
         *self.state.keys.lock().unwrap() = keys.to_vec();
+    }
+
+    /// Moves the key set: the metadata now names another `jwks_uri`, which serves `keys`; the
+    /// old location keeps serving the keys it had.
+    pub fn move_key_set(&self, keys: &[SigningKey]) {
+        *self.state.moved_keys.lock().unwrap() = keys.to_vec();
+        let base = self.url.split('/').take(3).collect::<Vec<_>>().join("/");
+        *self.state.jwks_uri.lock().unwrap() = format!("{base}{MOVED_JWKS_PATH}");
     }
 
     pub fn jwks_fetches(&self) -> usize {
@@ -431,15 +456,19 @@ impl TestApp {
 /// The status, `WWW-Authenticate` header and JSON body of a response.
 pub struct Answer {
     pub status: u16,
+    /// The first `WWW-Authenticate` header.
     pub challenge: Option<String>,
+    /// Every `WWW-Authenticate` header, in order.
+    pub challenges: Vec<String>,
     pub body: Value,
 }
 
 pub async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
-    let challenge = response.headers().get("www-authenticate").map(|value| value.to_str().unwrap().to_owned());
+    let challenges: Vec<String> =
+        response.headers().get_all("www-authenticate").iter().map(|value| value.to_str().unwrap().to_owned()).collect();
     let body = response.json().await.unwrap_or(Value::Null);
-    Answer { status, challenge, body }
+    Answer { status, challenge: challenges.first().cloned(), challenges, body }
 }
 
 impl Answer {

@@ -45,6 +45,25 @@ async fn an_unknown_kid_refetches_and_a_rotated_key_is_accepted_on_the_next_requ
         .assert_invalid_token("signing key kid=primary is not in the issuer's key set");
 }
 
+#[tokio::test]
+async fn a_key_set_the_metadata_moved_is_found_by_the_next_unknown_kid() {
+    let issuer = TestIssuer::start().await;
+    let app = TestApp::spawn(&issuer).await;
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200);
+    let rotated = SigningKey::fixture("rotated");
+    issuer.move_key_set(std::slice::from_ref(&rotated));
+    let (discoveries, fetches) = (issuer.discovery_fetches(), issuer.jwks_fetches());
+
+    assert_eq!(app.get_with_token("/api/private", &rotated.sign(&issuer.claims())).await.status(), 200);
+    assert_eq!(issuer.discovery_fetches() - discoveries, 1, "the metadata is read again, once");
+    assert_eq!(issuer.jwks_fetches() - fetches, 2, "the old location, then the new one");
+    let other = SigningKey::fixture("attacker").with_kid("elsewhere");
+    answer(app.get_with_token("/api/private", &other.sign(&issuer.claims())).await)
+        .await
+        .assert_invalid_token("signing key kid=elsewhere is not in the issuer's key set");
+    assert_eq!(issuer.discovery_fetches() - discoveries, 1, "within the cooldown, nothing is fetched");
+}
+
 /// Sends `count` tokens with random `kid`s, 50 at a time, and asserts each gets 401. Their
 /// signatures are not computed: an unknown `kid` is refused before the signature is checked.
 async fn random_kids(app: &TestApp, issuer: &TestIssuer, count: usize) {

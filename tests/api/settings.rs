@@ -327,6 +327,32 @@ fn dpop_settings_are_read_into_their_types_and_checked() {
 }
 
 #[test]
+fn dpop_nonces_need_a_long_enough_secret_that_never_reaches_a_log() {
+    let required = ("APP_DPOP__NONCE", "required");
+    let secret = ("APP_DPOP__NONCE_SECRET", "a secret shared by every replica, 48 bytes long");
+    with_env(&[VALID[0], VALID[1], required, secret, ("APP_DPOP__NONCE_LIFETIME", "20s")], |loaded| {
+        let dpop = loaded.unwrap().dpop;
+        assert!(dpop.nonces().is_some());
+        assert_eq!(dpop.nonce_lifetime, std::time::Duration::from_secs(20));
+        assert!(!format!("{dpop:?}").contains("shared by every replica"), "the secret never reaches a log");
+    });
+    with_env(&[VALID[0], VALID[1], secret], |loaded| assert!(loaded.unwrap().dpop.nonces().is_none(), "disabled"));
+    assert_error(
+        &[VALID[0], VALID[1], required],
+        &["dpop.nonce_secret (env APP_DPOP__NONCE_SECRET): is empty", "at least 32 bytes"],
+    );
+    assert_error(
+        &[VALID[0], VALID[1], required, ("APP_DPOP__NONCE_SECRET", "short"), ("APP_DPOP__NONCE_LIFETIME", "1s")],
+        &[
+            "2 problems",
+            "dpop.nonce_secret (env APP_DPOP__NONCE_SECRET): has 5 bytes: use at least 32",
+            "dpop.nonce_lifetime (env APP_DPOP__NONCE_LIFETIME): must be at least 2s",
+        ],
+    );
+    assert_error(&[VALID[0], VALID[1], ("APP_DPOP__NONCE", "sometimes")], &["dpop.nonce (env APP_DPOP__NONCE)"]);
+}
+
+#[test]
 fn the_login_issuer_must_be_a_trusted_one() {
     let issuers = ("AUTH0_ISSUERS", "https://login.example.com/,https://other.eu.auth0.com/");
     let audience = ("AUTH0_API_AUDIENCE", "https://api.example.com");

@@ -21,7 +21,7 @@ impl ErrorBody {
 }
 
 /// What kind of failure. The token checks answer an RFC 6750 code (`invalid_request`,
-/// `invalid_token`, `insufficient_scope`), RFC 9449's `invalid_dpop_proof`, `unauthorized` when
+/// `invalid_token`, `insufficient_scope`), RFC 9449's `invalid_dpop_proof` and `use_dpop_nonce`, `unauthorized` when
 /// no token was sent, or `temporarily_unavailable` when the signing keys or the DPoP replay
 /// store cannot be had; the other codes come from
 /// the HTTP layer (404, 405, 406, 408, 411, 413, 415, 5xx).
@@ -39,13 +39,16 @@ pub enum ErrorCode {
     InsufficientScope,
     /// The DPoP proof is not acceptable (401, RFC 9449).
     InvalidDpopProof,
+    /// The DPoP proof lacks the current server-issued nonce, sent in `DPoP-Nonce` (401, RFC 9449 §9).
+    UseDpopNonce,
     /// The development issuer does not know the client (RFC 6749 §5.2).
     InvalidClient,
     /// The development issuer's code is unknown, expired, used, or its verifier wrong (RFC 6749 §5.2).
     InvalidGrant,
     /// The development issuer's token endpoint takes only the authorization code grant (RFC 6749 §5.2).
     UnsupportedGrantType,
-    /// The signing keys or a connection slot cannot be had right now (503, with `Retry-After`).
+    /// The signing keys, the DPoP replay store or a connection slot cannot be had right now (503,
+    /// with `Retry-After`).
     TemporarilyUnavailable,
     /// Nothing is served at the path (404).
     NotFound,
@@ -74,6 +77,7 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
@@ -96,7 +100,12 @@ mod tests {
 
     #[test]
     fn error_codes_are_written_as_serde_writes_them() {
-        for code in [ErrorCode::Unauthorized, ErrorCode::TemporarilyUnavailable, ErrorCode::ServerError] {
+        for code in [
+            ErrorCode::Unauthorized,
+            ErrorCode::UseDpopNonce,
+            ErrorCode::TemporarilyUnavailable,
+            ErrorCode::ServerError,
+        ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
     }

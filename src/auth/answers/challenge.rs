@@ -3,16 +3,28 @@
 //! (RFC 6750 `Bearer`, RFC 9449 `DPoP` with the accepted `algs`). The challenge of the scheme
 //! the request used carries what failed (a proof's failure is always the DPoP challenge's); a
 //! 401's challenges link the RFC 9728 metadata in `resource_metadata`.
+//!
+//! It also records the method a `HEAD` request was sent with, before the routes answer it as
+//! `GET`, so its proof is checked against `HEAD`; and when DPoP nonces are required, every
+//! answer to a request that used the DPoP scheme carries the current nonce in `DPoP-Nonce`.
 
 use std::sync::Arc;
 
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response, Result,
     error::ResponseError,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, header},
 };
 
 use super::error::{AuthError, REALM};
+use crate::auth::{
+    dpop::{DPOP_NONCE_HEADER, DpopChecker},
+    verifier::unix_now,
+};
+
+/// The method a `HEAD` request was sent with, before the routes turned it into `GET`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SentAsHead;
 
 /// The schemes the protected operations accept, as their challenges name them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,17 +36,18 @@ pub struct OfferedSchemes {
 }
 
 /// Middleware answering the authentication failures of the endpoint it wraps.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuthChallenge {
     resource_metadata: Arc<str>,
     offered: Arc<OfferedSchemes>,
+    dpop: Option<Arc<DpopChecker>>,
 }
 
 impl AuthChallenge {
     /// Challenges for the `offered` schemes that point at the resource metadata served at
-    /// `resource_metadata_url`.
-    pub fn new(resource_metadata_url: &str, offered: OfferedSchemes) -> Self {
-        AuthChallenge { resource_metadata: resource_metadata_url.into(), offered: Arc::new(offered) }
+    /// `resource_metadata_url`; `dpop`'s nonces, when it requires them, go on DPoP answers.
+    pub fn new(resource_metadata_url: &str, offered: OfferedSchemes, dpop: Option<Arc<DpopChecker>>) -> Self {
+        AuthChallenge { resource_metadata: resource_metadata_url.into(), offered: Arc::new(offered), dpop }
     }
 }
 
@@ -55,19 +68,26 @@ pub struct AuthChallengeEndpoint<E> {
 impl<E: Endpoint> Endpoint for AuthChallengeEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Response> {
+    async fn call(&self, mut req: Request) -> Result<Response> {
+        if req.method() == Method::HEAD {
+            req.extensions_mut().insert(SentAsHead);
+        }
         let used_dpop = req
             .headers()
             .get(header::AUTHORIZATION)
             .is_some_and(|value| value.as_bytes().get(..5).is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"dpop ")));
-        match self.inner.call(req).await {
-            Ok(response) => Ok(response.into_response()),
+        let mut response = match self.inner.call(req).await {
+            Ok(response) => response.into_response(),
             // Rendered here rather than by poem::Error, which would drop the `Refusal` extension.
             Err(error) => match error.downcast_ref::<AuthError>() {
-                Some(refusal) => Ok(self.challenge.answer(refusal, used_dpop)),
-                None => Err(error),
+                Some(refusal) => self.challenge.answer(refusal, used_dpop),
+                None => return Err(error),
             },
+        };
+        if used_dpop && let Some(nonces) = self.challenge.dpop.as_deref().and_then(DpopChecker::nonces) {
+            response.headers_mut().insert(DPOP_NONCE_HEADER, nonces.current(unix_now()));
         }
+        Ok(response)
     }
 }
 
@@ -114,7 +134,7 @@ mod tests {
     use crate::auth::answers::{ProofRejection, TokenRejection};
 
     fn challenges(offered: OfferedSchemes, error: AuthError, used_dpop: bool) -> Vec<String> {
-        let response = AuthChallenge::new("https://api.example.com/meta", offered).answer(&error, used_dpop);
+        let response = AuthChallenge::new("https://api.example.com/meta", offered, None).answer(&error, used_dpop);
         response.headers().get_all(header::WWW_AUTHENTICATE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
     }
 

@@ -166,6 +166,10 @@ pub enum TokenRejection {
     /// A bearer token while `dpop.mode` is `required`.
     #[error("this API accepts only DPoP-bound tokens: send Authorization: DPoP <token> with a DPoP proof")]
     BearerRefused,
+    /// A DPoP-bound token presented with a proof signed by another key: the token is not this
+    /// client's (RFC 9449 §7.1 treats it as an invalid token).
+    #[error("the access token is bound to another key: its cnf.jkt is not the thumbprint of the proof's jwk")]
+    KeyMismatch,
 }
 
 /// What was malformed in a token that has the three parts of a compact JWS.
@@ -253,8 +257,10 @@ pub enum RejectionReason {
     DpopMethodMismatch,
     /// A DPoP proof for another URL.
     DpopUrlMismatch,
-    /// A DPoP proof too old, or from the future.
+    /// A DPoP proof too old, expired, or from the future.
     DpopStale,
+    /// A DPoP proof without the current server-issued nonce.
+    DpopNonce,
     /// A DPoP proof for another token (`ath`).
     DpopTokenHashMismatch,
     /// A DPoP proof signed by a key the token is not bound to.
@@ -297,6 +303,7 @@ impl RejectionReason {
             RejectionReason::DpopMethodMismatch => "dpop_method_mismatch",
             RejectionReason::DpopUrlMismatch => "dpop_url_mismatch",
             RejectionReason::DpopStale => "dpop_stale",
+            RejectionReason::DpopNonce => "dpop_nonce",
             RejectionReason::DpopTokenHashMismatch => "dpop_token_hash_mismatch",
             RejectionReason::DpopKeyMismatch => "dpop_key_mismatch",
             RejectionReason::DpopReplayed => "dpop_replayed",
@@ -332,6 +339,7 @@ impl TokenRejection {
             TokenRejection::BoundTokenAsBearer => RejectionReason::DpopBoundTokenAsBearer,
             TokenRejection::NotBound => RejectionReason::DpopTokenNotBound,
             TokenRejection::BearerRefused => RejectionReason::DpopBearerRefused,
+            TokenRejection::KeyMismatch => RejectionReason::DpopKeyMismatch,
         }
     }
 }
@@ -357,9 +365,11 @@ impl ProofRejection {
             ProofRejection::BadSignature => RejectionReason::DpopBadSignature,
             ProofRejection::MethodMismatch { .. } => RejectionReason::DpopMethodMismatch,
             ProofRejection::UrlMismatch { .. } => RejectionReason::DpopUrlMismatch,
-            ProofRejection::Stale { .. } | ProofRejection::FromTheFuture => RejectionReason::DpopStale,
+            ProofRejection::Stale { .. } | ProofRejection::FromTheFuture | ProofRejection::Expired => {
+                RejectionReason::DpopStale
+            }
+            ProofRejection::Nonce(_) => RejectionReason::DpopNonce,
             ProofRejection::TokenHashMismatch => RejectionReason::DpopTokenHashMismatch,
-            ProofRejection::KeyMismatch => RejectionReason::DpopKeyMismatch,
             ProofRejection::Replayed => RejectionReason::DpopReplayed,
         }
     }
@@ -393,6 +403,7 @@ impl AuthError {
             AuthError::KeysUnavailable { .. } | AuthError::ReplayCheckUnavailable(_) => {
                 ErrorCode::TemporarilyUnavailable
             }
+            AuthError::InvalidProof(ProofRejection::Nonce(_)) => ErrorCode::UseDpopNonce,
             AuthError::InvalidProof(_) => ErrorCode::InvalidDpopProof,
         }
     }
@@ -415,7 +426,7 @@ impl AuthError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             AuthError::KeysUnavailable { retry_after } => Some(*retry_after),
-            AuthError::ReplayCheckUnavailable(_) => Some(Duration::from_secs(1)),
+            AuthError::ReplayCheckUnavailable(unavailable) => Some(unavailable.retry_after()),
             _ => None,
         }
     }

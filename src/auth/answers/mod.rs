@@ -16,6 +16,7 @@ mod proof_rejection;
 mod resource_metadata;
 
 pub use body::{ErrorBody, ErrorCode};
+pub(crate) use challenge::SentAsHead;
 pub use challenge::{AuthChallenge, OfferedSchemes};
 pub use error::{
     AuthError, InvalidRequest, JsonProblem, Malformed, Refusal, RejectionReason, TokenPart, TokenRejection,

@@ -2,6 +2,7 @@
 //! its own text, which never echoes the proof.
 
 use super::error::{JsonProblem, TokenPart};
+use crate::auth::dpop::NonceProblem;
 
 /// Why a DPoP proof was refused (401 `invalid_dpop_proof`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,12 +92,15 @@ pub enum ProofRejection {
     /// `iat` is further ahead than `dpop.leeway`.
     #[error("the DPoP proof's iat is in the future (check the client's clock)")]
     FromTheFuture,
+    /// `exp` is further in the past than `dpop.leeway`.
+    #[error("the DPoP proof expired (its exp is in the past): make a new proof for every request")]
+    Expired,
+    /// The nonce this service requires is absent or no longer current (`use_dpop_nonce`).
+    #[error("{0}")]
+    Nonce(NonceProblem),
     /// `ath` is not the hash of the access token sent with it.
     #[error("the DPoP proof's ath is not the SHA-256 hash of the access token sent with it")]
     TokenHashMismatch,
-    /// The token's `cnf.jkt` is not the thumbprint of the proof's key.
-    #[error("the access token is bound to another key: its cnf.jkt is not the thumbprint of the proof's jwk")]
-    KeyMismatch,
     /// The same proof was presented before.
     #[error("the DPoP proof was used before (its jti was seen): make a new proof for every request")]
     Replayed,

@@ -4,15 +4,20 @@
 //!
 //! 1. **the proof** (`proof.rs`): a compact JWS with `typ` `dpop+jwt`, an `alg` of
 //!    `dpop.algorithms`, a public `jwk` (`proof_key.rs`), and a signature that verifies with it;
-//! 2. **what it proves**: `htm` is the request's method, `htu` its URL under the service's public
-//!    URL (`target.rs`), `iat` within `dpop.max_age` in the past and `dpop.leeway` in the future,
-//!    `ath` the hash of the token, and the token's `cnf.jkt` the thumbprint of the proof's key;
-//! 3. **once** (`replay/`): the proof's `jti` enters the replay store, which refuses one it holds.
+//! 2. **what it proves**: `htm` is the method the client sent, `htu` its URL under the service's
+//!    public URL (`target.rs`), `iat` within `dpop.max_age` in the past and `dpop.leeway` in the
+//!    future, `exp` (when present) not past, `ath` the hash of the token, the server's current
+//!    nonce when `dpop.nonce` requires one (`nonce.rs`), and the token's `cnf.jkt` the thumbprint
+//!    of the proof's key;
+//! 3. **once** (`replay/`): the proof enters the replay store until it could no longer be
+//!    accepted; the store refuses one it holds.
 //!
-//! The refusals are [`ProofRejection`]s (401 `invalid_dpop_proof`); a replay store that cannot
-//! answer refuses with 503. Which schemes a request may use is [`DpopMode`]'s policy, applied by
-//! the security scheme (`scheme.rs`).
+//! The refusals are [`ProofRejection`]s (401 `invalid_dpop_proof`, or `use_dpop_nonce` with a
+//! `DPoP-Nonce` header); a token bound to another key is an invalid token; a replay store that
+//! cannot answer refuses with 503. Which schemes a request may use is [`DpopMode`]'s policy,
+//! applied by the security scheme (`scheme.rs`).
 
+mod nonce;
 mod proof;
 mod proof_key;
 pub mod replay;
@@ -27,12 +32,13 @@ use poem::http::HeaderMap;
 use serde::Deserialize;
 
 pub use self::{
+    nonce::{DPOP_NONCE_HEADER, MIN_SECRET_BYTES, NonceProblem, Nonces},
     proof::{MAX_JTI_CHARS, MAX_PROOF_BYTES, SignedProof},
-    replay::{MemoryReplayStore, ProofId, RedisReplayStore, ReplayStore, ReplayUnavailable},
+    replay::{KeyId, MemoryReplayStore, ProofId, RedisReplayStore, Remembered, ReplayStore, ReplayUnavailable},
     target::PublicUrl,
 };
 use super::{
-    answers::{AuthError, ProofRejection},
+    answers::{AuthError, ProofRejection, TokenRejection},
     claims::Claims,
     verifier::unix_now,
 };
@@ -76,7 +82,7 @@ pub struct ProofPolicy {
 /// A request as far as its proof is concerned.
 #[derive(Debug, Clone, Copy)]
 pub struct ProofTarget<'a> {
-    /// The request's method.
+    /// The method the client sent (`HEAD` stays `HEAD`, though the routes answer it as `GET`).
     pub method: &'a str,
     /// The request's path, as received.
     pub path: &'a str,
@@ -106,19 +112,26 @@ pub struct DpopChecker {
     algs: String,
     public_url: PublicUrl,
     replay: ReplayStore,
+    nonces: Option<Nonces>,
 }
 
 impl DpopChecker {
     /// A checker in `mode` of proofs as `policy` says, for requests to `public_url`, remembering
-    /// their `jti`s in `replay`.
-    pub fn new(mode: DpopMode, policy: ProofPolicy, public_url: PublicUrl, replay: ReplayStore) -> Self {
+    /// them in `replay`, and requiring the current nonce of `nonces` when given.
+    pub fn new(
+        mode: DpopMode,
+        policy: ProofPolicy,
+        public_url: PublicUrl,
+        replay: ReplayStore,
+        nonces: Option<Nonces>,
+    ) -> Self {
         let mut names: Vec<String> = policy.algorithms.iter().map(|alg| format!("{alg:?}")).collect();
         if policy.algorithms.contains(&Algorithm::EdDSA) {
             // RFC 9864's fully specified name, which newer clients send.
             names.push("Ed25519".to_owned());
         }
         let algs = names.join(" ");
-        DpopChecker { mode, policy, algs, public_url, replay }
+        DpopChecker { mode, policy, algs, public_url, replay, nonces }
     }
 
     /// Which schemes are accepted.
@@ -141,9 +154,14 @@ impl DpopChecker {
         &self.replay
     }
 
+    /// The nonces proofs must carry, when `dpop.nonce` requires them.
+    pub fn nonces(&self) -> Option<&Nonces> {
+        self.nonces.as_ref()
+    }
+
     /// Checks the proof of a request to a protected operation carrying `token`, whose verified
-    /// `claims` must bind it to the proof's key; the proof's `jti` is recorded last, once
-    /// everything else holds.
+    /// `claims` must bind it to the proof's key; the proof is recorded last, once everything
+    /// else holds.
     pub async fn check_request(
         &self,
         proof: &str,
@@ -151,21 +169,31 @@ impl DpopChecker {
         token: &str,
         claims: &Claims,
     ) -> Result<(), AuthError> {
-        let proof = self.check_proof(proof, target)?;
+        let now = unix_now();
+        let proof = self.check_proof_at(proof, target, now)?;
         let ath = proof.ath.as_deref().ok_or(ProofRejection::MissingClaim("ath"))?;
         if ath != URL_SAFE_NO_PAD.encode(digest(&SHA256, token.as_bytes())) {
             return Err(ProofRejection::TokenHashMismatch.into());
         }
-        if claims.confirmation_key() != Some(proof.jkt.as_str()) {
-            return Err(ProofRejection::KeyMismatch.into());
+        let mut until = self.acceptable_until(&proof);
+        if let Some(nonces) = &self.nonces {
+            let nonce_until = nonces.check(proof.nonce.as_deref(), now).map_err(ProofRejection::Nonce)?;
+            until = until.min(nonce_until);
         }
-        self.remember(&proof).await
+        if claims.confirmation_key() != Some(proof.jkt.as_str()) {
+            return Err(TokenRejection::KeyMismatch.into());
+        }
+        self.remember_at(&proof, until, now).await
     }
 
     /// Checks a proof on its own, as a token endpoint does (RFC 9449 §4.3): signature, `htm`,
-    /// `htu` and `iat`. The caller checks `ath` and the key binding it needs, then
+    /// `htu`, `iat` and `exp`. The caller checks `ath` and the key binding it needs, then
     /// [`remember`](Self::remember)s it.
     pub fn check_proof(&self, proof: &str, target: ProofTarget<'_>) -> Result<SignedProof, ProofRejection> {
+        self.check_proof_at(proof, target, unix_now())
+    }
+
+    fn check_proof_at(&self, proof: &str, target: ProofTarget<'_>, now: i64) -> Result<SignedProof, ProofRejection> {
         let proof = proof::verify_signature(proof, &self.policy.algorithms, &self.algs)?;
         if proof.htm != target.method {
             return Err(ProofRejection::MethodMismatch {
@@ -176,7 +204,6 @@ impl DpopChecker {
         if let Err(expected) = self.public_url.check(&proof.htu, target.path) {
             return Err(ProofRejection::UrlMismatch { expected });
         }
-        let now = unix_now();
         let max_age = i64::try_from(self.policy.max_age.as_secs()).unwrap_or(i64::MAX);
         let leeway = i64::try_from(self.policy.leeway.as_secs()).unwrap_or(i64::MAX);
         if proof.iat < now.saturating_sub(max_age) {
@@ -185,15 +212,30 @@ impl DpopChecker {
         if proof.iat > now.saturating_add(leeway) {
             return Err(ProofRejection::FromTheFuture);
         }
+        if proof.exp.is_some_and(|exp| exp.saturating_add(leeway) <= now) {
+            return Err(ProofRejection::Expired);
+        }
         Ok(proof)
     }
 
-    /// Records the proof's `jti`: refused if it was seen within the acceptance window.
+    /// The first Unix time at which `proof` is no longer accepted by its `iat` and `exp`.
+    fn acceptable_until(&self, proof: &SignedProof) -> i64 {
+        let max_age = i64::try_from(self.policy.max_age.as_secs()).unwrap_or(i64::MAX);
+        let leeway = i64::try_from(self.policy.leeway.as_secs()).unwrap_or(i64::MAX);
+        let by_iat = proof.iat.saturating_add(max_age).saturating_add(1);
+        proof.exp.map_or(by_iat, |exp| by_iat.min(exp.saturating_add(leeway)))
+    }
+
+    /// Records a proof checked by [`check_proof`](Self::check_proof): refused if it was seen
+    /// before, while it could still be accepted.
     pub async fn remember(&self, proof: &SignedProof) -> Result<(), AuthError> {
-        // A proof can be accepted until its `iat` is `max_age` old, and its `iat` may be up to
-        // `leeway` ahead: it is remembered at least that long.
-        let window = self.policy.max_age + self.policy.leeway;
-        match self.replay.first_use(ProofId::new(&proof.jkt, &proof.jti), window).await {
+        self.remember_at(proof, self.acceptable_until(proof), unix_now()).await
+    }
+
+    async fn remember_at(&self, proof: &SignedProof, until: i64, now: i64) -> Result<(), AuthError> {
+        let remembered =
+            Remembered { id: ProofId::new(&proof.thumbprint, &proof.jti), key: KeyId::new(&proof.thumbprint), until };
+        match self.replay.first_use(remembered, now).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(ProofRejection::Replayed.into()),
             Err(unavailable) => Err(AuthError::ReplayCheckUnavailable(unavailable)),

@@ -38,14 +38,19 @@ struct Claims<'a> {
     #[serde(borrow)]
     htu: Option<Cow<'a, str>>,
     iat: Option<NumericDate>,
+    exp: Option<NumericDate>,
     #[serde(borrow)]
     ath: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    nonce: Option<Cow<'a, str>>,
 }
 
 /// A proof whose signature verified with its own key; its claims are what the client asserts.
 pub struct SignedProof {
-    /// The thumbprint of the key that signed it.
+    /// The thumbprint of the key that signed it, base64url: what `cnf.jkt` names.
     pub jkt: String,
+    /// The same thumbprint, as the SHA-256 digest.
+    pub thumbprint: [u8; 32],
     /// Its unique id.
     pub jti: String,
     /// The HTTP method it is for.
@@ -54,8 +59,12 @@ pub struct SignedProof {
     pub htu: String,
     /// When it was made.
     pub iat: i64,
+    /// When it expires, if it says.
+    pub exp: Option<i64>,
     /// The hash of the access token it accompanies (absent at a token endpoint).
     pub ath: Option<String>,
+    /// The server-issued nonce it carries, if any.
+    pub nonce: Option<String>,
 }
 
 /// Reads `proof` and verifies its signature with its `jwk`, accepting the algorithms `accepted`
@@ -102,12 +111,15 @@ pub fn verify_signature(
         return Err(ProofRejection::BadJti { limit: MAX_JTI_CHARS });
     }
     Ok(SignedProof {
-        jkt: key.thumbprint().to_owned(),
+        jkt: key.thumbprint(),
+        thumbprint: *key.digest(),
         jti: jti.into_owned(),
         htm: claims.htm.ok_or(ProofRejection::MissingClaim("htm"))?.into_owned(),
         htu: claims.htu.ok_or(ProofRejection::MissingClaim("htu"))?.into_owned(),
         iat: claims.iat.ok_or(ProofRejection::MissingClaim("iat"))?.0,
+        exp: claims.exp.map(|exp| exp.0),
         ath: claims.ath.map(Cow::into_owned),
+        nonce: claims.nonce.map(Cow::into_owned),
     })
 }
 

@@ -34,7 +34,7 @@ pub(crate) struct JwkMembers {
 /// A public key fit for one algorithm, with its thumbprint.
 pub(crate) struct ProofKey {
     verifier: KeyVerifier,
-    thumbprint: String,
+    digest: [u8; 32],
 }
 
 enum KeyVerifier {
@@ -108,8 +108,9 @@ impl ProofKey {
                 return Err(unusable(format!("a key of type {kty:?} cannot verify {alg:?}")));
             }
         };
-        let thumbprint = URL_SAFE_NO_PAD.encode(digest(&SHA256, thumbprint_input.as_bytes()));
-        Ok(ProofKey { verifier, thumbprint })
+        let mut thumbprint = [0; 32];
+        thumbprint.copy_from_slice(digest(&SHA256, thumbprint_input.as_bytes()).as_ref());
+        Ok(ProofKey { verifier, digest: thumbprint })
     }
 
     /// Whether `signature` (as JWS writes it) signs `message` under this key.
@@ -120,9 +121,14 @@ impl ProofKey {
         }
     }
 
+    /// The RFC 7638 SHA-256 thumbprint, as the digest.
+    pub(crate) fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+
     /// The RFC 7638 SHA-256 thumbprint, base64url: what `cnf.jkt` names.
-    pub(crate) fn thumbprint(&self) -> &str {
-        &self.thumbprint
+    pub(crate) fn thumbprint(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.digest)
     }
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 /// One public key that can verify token signatures.
 pub struct VerifyingKey {
     /// The key's `kid`, if it has one.
-    pub kid: Option<String>,
+    pub kid: Option<Arc<str>>,
     /// The key's type.
     pub family: AlgorithmFamily,
     /// The JWK's `alg`, when it pins one.
@@ -111,7 +111,7 @@ impl KeySet {
                     let key = Arc::new(key);
                     match &key.kid {
                         Some(kid) => {
-                            set.by_kid.entry(kid.clone()).or_insert(key);
+                            set.by_kid.entry(kid.to_string()).or_insert(key);
                         }
                         None => set.without_kid.push(key),
                     }
@@ -189,7 +189,7 @@ fn usable_key(raw: serde_json::Value, algorithms: &[Algorithm]) -> Option<Verify
         }
         DecodingKeyKind::SecretOrDer(_) => Vec::new(),
     };
-    Some(VerifyingKey { kid: jwk.common.key_id, family, alg, decoding_key, prepared })
+    Some(VerifyingKey { kid: jwk.common.key_id.map(Arc::from), family, alg, decoding_key, prepared })
 }
 
 /// aws-lc-rs's parameters for an RSA JWS algorithm (keys of 2048 to 8192 bits).

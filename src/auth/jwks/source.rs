@@ -184,6 +184,21 @@ impl JwksSource {
         result
     }
 
+    /// Reads the issuer's metadata again and fetches the key set from its `jwks_uri` when that
+    /// moved; `None` when the keys are found by a configured URL or still where they were.
+    pub async fn fetch_if_moved(&self) -> Result<Option<Vec<u8>>, FetchError> {
+        if self.configured_jwks_url.is_some() {
+            return Ok(None);
+        }
+        let known = self.discovered_jwks_url.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let found = self.discover_jwks_url().await?;
+        if known.as_ref() == Some(&found) {
+            return Ok(None);
+        }
+        tracing::info!(from = ?known.as_ref().map(Url::as_str), to = %found, "the issuer's metadata moved its key set");
+        self.get(&found, JWKS_MEDIA_TYPES).await.map(Some)
+    }
+
     async fn jwks_url(&self) -> Result<Url, FetchError> {
         if let Some(url) = &self.configured_jwks_url {
             return Ok(url.url().clone());
@@ -191,6 +206,11 @@ impl JwksSource {
         if let Some(url) = self.discovered_jwks_url.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Ok(url);
         }
+        self.discover_jwks_url().await
+    }
+
+    /// The `jwks_uri` of the issuer's metadata, found now and remembered.
+    async fn discover_jwks_url(&self) -> Result<Url, FetchError> {
         let mut failures = Vec::new();
         for discovery_url in self.issuer.discovery_urls() {
             match self.discover(discovery_url).await {

@@ -65,13 +65,18 @@ pub struct KeyHealth {
 
 /// What made the store fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FetchCause {
+enum FetchCause<'a> {
     /// Start-up, or no key set cached.
     NoKeys,
     /// The cached key set is older than the TTL.
     Scheduled,
-    /// A token named a `kid` the cached key set lacks.
-    UnknownKid,
+    /// A token named a `kid` (with an `alg`) the cached key set lacks.
+    UnknownKid {
+        /// The token's `kid`.
+        kid: Option<&'a str>,
+        /// The token's `alg`.
+        alg: Algorithm,
+    },
 }
 
 /// Signing keys of one issuer.
@@ -130,7 +135,7 @@ impl KeyStore {
         }
         let unknown = || AuthError::from(TokenRejection::UnknownKid { kid: kid.unwrap_or("(none)").to_owned() });
         let fresh = if self.policy.may_refetch_for_unknown_kid(self.since_unknown_kid_refetch()) {
-            self.refresh(Some(set.generation), FetchCause::UnknownKid).await.ok()
+            self.refresh(Some(set.generation), FetchCause::UnknownKid { kid, alg }).await.ok()
         } else {
             self.fetched_since(set.generation).await
         };
@@ -201,7 +206,7 @@ impl KeyStore {
 
     /// Fetches a new key set unless the cached one differs from `seen` (another caller already
     /// fetched it). On failure, answers how long until the next attempt is allowed.
-    async fn refresh(&self, seen: Option<u64>, cause: FetchCause) -> Result<Arc<KeySet>, Duration> {
+    async fn refresh(&self, seen: Option<u64>, cause: FetchCause<'_>) -> Result<Arc<KeySet>, Duration> {
         let attempts_before = self.status().attempts;
         let _one_fetch_at_a_time = self.fetch_lock.lock().await;
         if let Some(current) = self.cache.get(&()).await
@@ -217,14 +222,13 @@ impl KeyStore {
         }
         // An unknown kid is bounded by its cooldown instead: a key published during an outage is
         // then fetched as soon as the cooldown allows, not when the backoff has run out.
-        if cause != FetchCause::UnknownKid
-            && let Some(wait) = self.retry_wait(started)
-        {
+        let unknown_kid = matches!(cause, FetchCause::UnknownKid { .. });
+        if !unknown_kid && let Some(wait) = self.retry_wait(started) {
             return Err(wait);
         }
         let generation = {
             let mut status = self.status();
-            if cause == FetchCause::UnknownKid {
+            if unknown_kid {
                 // Checked again under the fetch lock: another unknown kid may have fetched meanwhile.
                 let since = status.last_unknown_kid_refetch.map(|at| started.saturating_duration_since(at));
                 if !self.policy.may_refetch_for_unknown_kid(since) {
@@ -235,9 +239,8 @@ impl KeyStore {
             }
             status.generation + 1
         };
-        let outcome = match tokio::time::timeout(self.policy.fetch_timeout, self.source.fetch()).await {
-            Ok(Ok(body)) => KeySet::parse(&body, &self.algorithms, generation).map_err(FetchError::from),
-            Ok(Err(error)) => Err(error),
+        let outcome = match tokio::time::timeout(self.policy.fetch_timeout, self.fetch(cause, generation)).await {
+            Ok(outcome) => outcome,
             Err(_) => Err(FetchError::Timeout(self.policy.fetch_timeout)),
         };
         let fetched = if outcome.is_ok() { FetchOutcome::Success } else { FetchOutcome::Failure };
@@ -277,6 +280,28 @@ impl KeyStore {
                 );
                 status.last_error = Some(error);
                 Err(delay)
+            }
+        }
+    }
+
+    /// One fetch of the key set. When a `kid` is missing from the set found where the keys were,
+    /// the issuer's metadata is read again: if it moved the key set, the set at its new location
+    /// counts — within this one fetch, so under the same cooldown and lock.
+    async fn fetch(&self, cause: FetchCause<'_>, generation: u64) -> Result<KeySet, FetchError> {
+        let body = self.source.fetch().await?;
+        let set = KeySet::parse(&body, &self.algorithms, generation)?;
+        let FetchCause::UnknownKid { kid, alg } = cause else {
+            return Ok(set);
+        };
+        if !matches!(set.find(kid, alg), Lookup::NotFound) {
+            return Ok(set);
+        }
+        match self.source.fetch_if_moved().await {
+            Ok(Some(body)) => Ok(KeySet::parse(&body, &self.algorithms, generation)?),
+            Ok(None) => Ok(set),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the issuer's metadata again for an unknown kid");
+                Ok(set)
             }
         }
     }

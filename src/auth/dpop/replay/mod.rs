@@ -1,8 +1,10 @@
-//! Where the `jti`s of accepted proofs are remembered, so each proof is accepted once: in this
-//! process ([`MemoryReplayStore`], moka) or in Redis ([`RedisReplayStore`]), which every replica
-//! behind a load balancer shares. A proof is remembered for the whole time it could still be
-//! accepted (`dpop.max_age` + `dpop.leeway`), and never forgotten earlier: a full memory store
-//! refuses new proofs (503) instead of evicting, and an unreachable Redis refuses them too.
+//! Where accepted proofs are remembered, so each proof is accepted once: in this process
+//! ([`MemoryReplayStore`]) or in Redis ([`RedisReplayStore`]), which every replica behind a load
+//! balancer shares. A proof is remembered until it could no longer be accepted (its `iat` plus
+//! `dpop.max_age`, or the end of its nonce's lifetime), and never forgotten earlier: a full
+//! memory store refuses new proofs (503) instead of evicting, and an unreachable Redis refuses
+//! them too. A proof is recorded only once the token and the proof verified, so proofs signed by
+//! random keys cannot fill a store.
 
 mod memory;
 mod redis;
@@ -11,35 +13,80 @@ use std::time::Duration;
 
 use aws_lc_rs::digest::{Context, SHA256};
 
-pub use self::{memory::MemoryReplayStore, redis::RedisReplayStore};
+pub use self::{
+    memory::{KEY_SHARE, MemoryReplayStore},
+    redis::RedisReplayStore,
+};
 
-/// What a proof is remembered under: the SHA-256 of its key's thumbprint and its `jti`, so one
-/// client's `jti`s never collide with another's and every entry has the same small size.
+/// What a proof is remembered under: 128 bits of the SHA-256 of its key's thumbprint and its
+/// `jti`, so one client's `jti`s never collide with another's and every entry is small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ProofId([u8; 32]);
+pub struct ProofId(pub [u8; 16]);
 
 impl ProofId {
-    /// The id of the proof with `jti` signed by the key whose thumbprint is `jkt`.
-    pub fn new(jkt: &str, jti: &str) -> Self {
+    /// The id of the proof with `jti` signed by the key whose thumbprint (RFC 7638, the SHA-256
+    /// digest) is `thumbprint`.
+    pub fn new(thumbprint: &[u8; 32], jti: &str) -> Self {
         let mut context = Context::new(&SHA256);
-        context.update(jkt.as_bytes());
-        context.update(b".");
+        context.update(thumbprint);
         context.update(jti.as_bytes());
-        let mut id = [0; 32];
-        id.copy_from_slice(context.finish().as_ref());
+        let mut id = [0; 16];
+        id.copy_from_slice(&context.finish().as_ref()[..16]);
         ProofId(id)
     }
 }
 
-/// Why a proof's `jti` could not be checked: the proof is refused with 503.
+/// A client's key, as the replay store counts the proofs it holds per key: 64 bits of its
+/// thumbprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyId(u64);
+
+impl KeyId {
+    /// The key whose thumbprint (the SHA-256 digest) is `thumbprint`.
+    pub fn new(thumbprint: &[u8; 32]) -> Self {
+        KeyId(u64::from_le_bytes(thumbprint[..8].try_into().expect("8 of 32 bytes")))
+    }
+}
+
+/// Why a proof could not be checked for replay: it is refused with 503 and `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayUnavailable {
     /// The memory store holds `dpop.replay_capacity` proofs that could still be replayed.
     #[error("the replay store is full of proofs that are still valid")]
-    Full,
+    Full {
+        /// When the oldest of them end.
+        retry_after: Duration,
+    },
+    /// The proof's key holds its whole share of the memory store.
+    #[error("this client's key holds its whole share of the replay store ({KEY_SHARE} %)")]
+    KeyOverShare {
+        /// When the oldest proofs of this key end.
+        retry_after: Duration,
+    },
     /// Redis did not answer in time, or refused the command.
     #[error("the replay store (Redis) cannot be reached")]
     Unreachable,
+}
+
+impl ReplayUnavailable {
+    /// When a retry may succeed.
+    pub fn retry_after(&self) -> Duration {
+        match self {
+            ReplayUnavailable::Full { retry_after } | ReplayUnavailable::KeyOverShare { retry_after } => *retry_after,
+            ReplayUnavailable::Unreachable => Duration::from_secs(1),
+        }
+    }
+}
+
+/// A proof to remember: its id, its key, and the Unix time at which it stops being acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remembered {
+    /// The proof.
+    pub id: ProofId,
+    /// The key that signed it.
+    pub key: KeyId,
+    /// The first Unix time at which it is no longer accepted.
+    pub until: i64,
 }
 
 /// The replay store chosen by `dpop.replay_store`.
@@ -51,11 +98,15 @@ pub enum ReplayStore {
 }
 
 impl ReplayStore {
-    /// Records `id` for `window`; `Ok(false)` when it was recorded before and has not expired.
-    pub async fn first_use(&self, id: ProofId, window: Duration) -> Result<bool, ReplayUnavailable> {
+    /// Records `proof` at the Unix time `now`; `Ok(false)` when it was recorded before and has
+    /// not expired.
+    pub async fn first_use(&self, proof: Remembered, now: i64) -> Result<bool, ReplayUnavailable> {
         match self {
-            ReplayStore::Memory(store) => store.first_use(id),
-            ReplayStore::Redis(store) => store.first_use(id, window).await,
+            ReplayStore::Memory(store) => store.first_use(proof.id, proof.key, proof.until, now),
+            ReplayStore::Redis(store) => {
+                let seconds = u64::try_from(proof.until.saturating_sub(now)).unwrap_or(0).max(1);
+                store.first_use(proof.id, Duration::from_secs(seconds)).await
+            }
         }
     }
 
@@ -67,10 +118,11 @@ impl ReplayStore {
         }
     }
 
-    /// How many proofs the memory store holds; `None` for Redis, which keeps its own count.
-    pub fn entries(&self) -> Option<u64> {
+    /// How many proofs the memory store holds and the bytes it allocated for them; `None` for
+    /// Redis, which keeps its own count.
+    pub fn usage(&self) -> Option<(u64, u64)> {
         match self {
-            ReplayStore::Memory(store) => Some(store.len()),
+            ReplayStore::Memory(store) => Some(store.usage()),
             ReplayStore::Redis(_) => None,
         }
     }

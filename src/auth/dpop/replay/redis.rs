@@ -1,11 +1,11 @@
-//! The replay store shared by replicas: `SET <id> 1 NX PX <window>` in Redis, which answers
-//! whether the id was new. A lazy connection manager reconnects in the background; every
-//! command has a deadline, so an unreachable Redis refuses DPoP requests quickly (503) and
-//! never touches bearer requests, which do not use the store.
+//! The replay store shared by replicas: `SET <id> 1 NX PX <time left>` in Redis, which answers
+//! whether the id was new. A key is [`KEY_PREFIX`] and the proof's 16-byte id, raw. A lazy
+//! connection manager reconnects in the background; every command has a deadline, so an
+//! unreachable Redis refuses DPoP requests quickly (503) and never touches bearer requests,
+//! which do not use the store.
 
 use std::time::Duration;
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use redis::{
     Client,
     aio::{ConnectionManager, ConnectionManagerConfig},
@@ -14,7 +14,7 @@ use redis::{
 use super::{ProofId, ReplayUnavailable};
 
 /// The prefix of every key this service writes.
-const KEY_PREFIX: &str = "protected-api:dpop:";
+pub const KEY_PREFIX: &[u8] = b"dpop:";
 
 /// Proof ids in Redis.
 pub struct RedisReplayStore {
@@ -35,12 +35,14 @@ impl RedisReplayStore {
         Ok(RedisReplayStore { connection, timeout })
     }
 
-    /// Records `id` for `window`; `Ok(false)` when Redis holds it already.
-    pub async fn first_use(&self, id: ProofId, window: Duration) -> Result<bool, ReplayUnavailable> {
-        let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(id.0));
-        let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+    /// Records `id` for `time_left`; `Ok(false)` when Redis holds it already.
+    pub async fn first_use(&self, id: ProofId, time_left: Duration) -> Result<bool, ReplayUnavailable> {
+        let mut key = [0_u8; KEY_PREFIX.len() + 16];
+        key[..KEY_PREFIX.len()].copy_from_slice(KEY_PREFIX);
+        key[KEY_PREFIX.len()..].copy_from_slice(&id.0);
+        let millis = u64::try_from(time_left.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut command = redis::cmd("SET");
-        command.arg(key).arg(1).arg("NX").arg("PX").arg(millis);
+        command.arg(&key[..]).arg(1).arg("NX").arg("PX").arg(millis);
         let mut connection = self.connection.clone();
         match tokio::time::timeout(self.timeout, command.query_async::<Option<String>>(&mut connection)).await {
             Ok(Ok(set)) => Ok(set.is_some()),
