@@ -43,7 +43,7 @@ async fn serve() -> ExitCode {
         }
     };
     // Held to the end of `serve`: dropping it writes out every buffered log line.
-    let log_writer = telemetry::init(settings.log_format);
+    let log_writer = telemetry::init(settings.log_format, settings.log_when_full);
     let overrides: Vec<String> = sources.override_files().iter().map(|file| file.display().to_string()).collect();
     tracing::info!(
         overrides = ?overrides,
@@ -58,6 +58,12 @@ async fn serve() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Some(log_writer) = &log_writer {
+        let dropped = application.state().metrics.log_lines_dropped().clone();
+        log_writer.count_drops_with(move |lines| {
+            dropped.inc_by(lines);
+        });
+    }
     let address = application.address();
     tracing::info!(
         %address,
@@ -86,6 +92,11 @@ async fn serve() -> ExitCode {
     }
     if application.state().dev_issuer.is_some() {
         tracing::warn!("the development issuer is on: tokens from POST /dev/token are accepted");
+        if settings.dev_issuer.allow_non_loopback && !address.ip().is_loopback() {
+            tracing::warn!(
+                "the development issuer is reachable from other hosts (dev_issuer.allow_non_loopback = true): anyone who reaches {address} can mint tokens this service accepts"
+            );
+        }
         let banner = format!("{}\n", dev_banner(address));
         match &log_writer {
             Some(log_writer) => log_writer.print(&banner),

@@ -72,6 +72,8 @@ pub struct ConnectionStats {
     pub header_timeouts: Counter,
     /// Closed after waiting too long for a next request.
     pub idle_timeouts: Counter,
+    /// Answered 408 and closed because a request's body did not arrive in time.
+    pub body_timeouts: Counter,
     /// Closed to make room for a new connection.
     pub shed: Counter,
     /// Refused with 503 because every connection was serving a request.
@@ -93,6 +95,7 @@ pub struct Metrics {
     cached_token_bytes: Gauge,
     replay_entries: Gauge,
     replay_bytes: Gauge,
+    log_lines_dropped: Counter,
     connections: ConnectionStats,
 }
 
@@ -158,6 +161,12 @@ impl Metrics {
             "Bytes the in-memory DPoP replay store has allocated for the proofs it holds",
             replay_bytes.clone(),
         );
+        let log_lines_dropped = Counter::default();
+        registry.register(
+            "log_lines_dropped",
+            "Log lines dropped because stdout did not keep up (log_when_full = drop)",
+            log_lines_dropped.clone(),
+        );
         let connections = ConnectionStats::default();
         registry.register("http_connections_open", "Client connections open now", connections.open.clone());
         for (name, help, counter) in [
@@ -165,6 +174,11 @@ impl Metrics {
                 "http_connections_header_timeouts",
                 "Connections closed because a request head did not arrive within server.header_timeout",
                 &connections.header_timeouts,
+            ),
+            (
+                "http_connections_body_timeouts",
+                "Requests answered 408 (and their connections closed) because the body did not arrive within server.body_timeout",
+                &connections.body_timeouts,
             ),
             (
                 "http_connections_idle_timeouts",
@@ -198,8 +212,14 @@ impl Metrics {
             cached_token_bytes,
             replay_entries,
             replay_bytes,
+            log_lines_dropped,
             connections,
         }
+    }
+
+    /// The count of dropped log lines, for the log writer to keep.
+    pub fn log_lines_dropped(&self) -> &Counter {
+        &self.log_lines_dropped
     }
 
     /// The connection counts, for the HTTP server to keep.

@@ -11,8 +11,7 @@ use poem::{
     EndpointExt, Route,
     endpoint::BoxEndpoint,
     get,
-    http::{Method, header},
-    middleware::Cors,
+    http::{HeaderName, HeaderValue, Method, header},
 };
 use poem_openapi::{OpenApi, OpenApiService};
 use tokio::{net::TcpListener, sync::watch};
@@ -32,7 +31,7 @@ use crate::{
         api::DevTokenApi,
         authorize::{AUTHORIZE_PATH, AuthorizationServer, OAUTH_TOKEN_PATH},
     },
-    http::{BodyLimit, ConnectionLimits, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
+    http::{BodyLimit, ConnectionLimits, Cors, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
     metrics::{METRICS_PATH, Metrics, metrics_endpoint},
     settings::{IdentityProvider, IssuerSettings, Settings, values::Origin},
     telemetry::{REQUEST_ID_HEADER, RequestTrace},
@@ -109,7 +108,11 @@ impl Application {
     /// configured issuer or, without one, the development issuer served at `/dev/`.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let limits = ConnectionLimits {
-            timeouts: Timeouts { header: settings.server.header_timeout, idle: settings.server.idle_timeout },
+            timeouts: Timeouts {
+                header: settings.server.header_timeout,
+                body: settings.server.body_timeout,
+                idle: settings.server.idle_timeout,
+            },
             max_connections: fit_connections(settings.server.max_connections),
         };
         let (listener, address) = bind(settings.server.listen_address()).await?;
@@ -244,9 +247,11 @@ impl Application {
         let metrics_server = self.metrics_listener.map(|(listener, _)| {
             let mut table = RouteTable::default();
             table.add(METRICS_PATH, &Method::GET);
-            let routes = Route::new()
-                .nest(METRICS_PATH, metrics_routes(&self.state))
-                .with(RequestTrace::new(Arc::clone(&self.state.metrics), Arc::new(table)));
+            let routes = Route::new().nest(METRICS_PATH, metrics_routes(&self.state)).with(RequestTrace::new(
+                Arc::clone(&self.state.metrics),
+                Arc::new(table),
+                &[],
+            ));
             let limits = ConnectionLimits { max_connections: METRICS_MAX_CONNECTIONS, ..self.limits };
             tokio::spawn(crate::http::serve(listener, routes, limits, stats.clone(), stopping(), grace))
         });
@@ -345,7 +350,7 @@ pub struct Routes {
 /// Every route of the service, with its middleware; the development issuer's when it runs.
 ///
 /// From the inside out: the routes, the body limit, JSON answers for every error the routes
-/// raise, CORS when origins are allowed (with JSON answers for its own refusals), the request
+/// raise, CORS when origins are allowed (with a JSON answer to a refused preflight), the request
 /// trace. Each path is recorded in the route table as it is mounted.
 pub fn routes(state: &AppState) -> Routes {
     let verifier = &state.verifier;
@@ -393,12 +398,12 @@ pub fn routes(state: &AppState) -> Routes {
         .data(Arc::clone(verifier))
         .data(state.dpop.clone())
         .with(BodyLimit::new(state.max_body_bytes))
-        .with(errors.clone());
-    let trace = RequestTrace::new(Arc::clone(&state.metrics), Arc::clone(&table));
+        .with(errors);
+    let trace = RequestTrace::new(Arc::clone(&state.metrics), Arc::clone(&table), api::PROBE_PATHS);
     let endpoint = if state.cors_origins.is_empty() {
         routes.with(trace).boxed()
     } else {
-        routes.with(cors(&state.cors_origins)).with(errors).with(trace).boxed()
+        routes.with(cors(&state.cors_origins)).with(trace).boxed()
     };
     Routes { endpoint, table }
 }
@@ -409,17 +414,21 @@ fn metrics_routes(state: &AppState) -> Route {
     Route::new().at("/", endpoint.data(state.dpop.clone()))
 }
 
-/// Exactly these origins may call the API from a browser, with a bearer token.
+/// Exactly these origins may call the API from a browser, with a bearer or DPoP token.
 fn cors(origins: &[Origin]) -> Cors {
-    Cors::new()
-        .allow_origins(origins.iter().map(Origin::as_str))
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .allow_header(DPOP_HEADER)
-        .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
-        .expose_header(DPOP_NONCE_HEADER)
-        .expose_header(REQUEST_ID_HEADER)
-        .max_age(600)
+    let origins = origins.iter().filter_map(|origin| HeaderValue::from_str(origin.as_str()).ok());
+    Cors::new(
+        origins,
+        &[Method::GET, Method::POST],
+        &[header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static(DPOP_HEADER)],
+        &[
+            header::WWW_AUTHENTICATE,
+            header::RETRY_AFTER,
+            HeaderName::from_static(DPOP_NONCE_HEADER),
+            HeaderName::from_static(REQUEST_ID_HEADER),
+        ],
+        600,
+    )
 }
 
 /// The operations, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/docs`); the
@@ -435,7 +444,7 @@ fn mount<T: OpenApi + 'static>(
     for path in [SPEC_JSON_PATH, SPEC_YAML_PATH, DOCS_PATH, &receiver] {
         table.add(path, &Method::GET);
     }
-    let login = state.docs_login.as_deref();
+    let login = state.docs_login.clone();
     let docs =
         api::docs::swagger_ui(service.swagger_ui_html(), state.persist_authorization, login, service.swagger_ui());
     let spec = Arc::new(ServedSpec::new(service.spec(), state.docs_login.clone()));

@@ -28,7 +28,8 @@ pub struct Readiness {
     pub key_ids: Vec<String>,
     /// The oldest of the issuers' last successful fetches (RFC 3339).
     pub last_fetch: Option<String>,
-    /// Why the last fetch of the first issuer whose fetch failed failed.
+    /// Why the last fetch of the first issuer whose fetch failed failed: the URL without its
+    /// query and the kind of failure (the details are in the log).
     pub last_fetch_error: Option<String>,
     /// Each trusted issuer.
     pub issuers: Vec<IssuerReadiness>,
@@ -48,9 +49,13 @@ pub struct IssuerReadiness {
     pub key_ids: Vec<String>,
     /// When its key set was last fetched successfully (RFC 3339).
     pub last_fetch: Option<String>,
-    /// Why its last fetch failed, if it did.
+    /// Why its last fetch failed, if it did: the URL without its query and the kind of
+    /// failure (the details are in the log).
     pub last_fetch_error: Option<String>,
 }
+
+/// The probes' paths: their access lines never wait for a stuck log pipe.
+pub const PROBE_PATHS: &[&str] = &["/healthz", "/readyz"];
 
 fn status(ready: bool) -> String {
     if ready { "ready" } else { "not_ready" }.to_owned()
@@ -108,7 +113,7 @@ impl HealthApi {
                 key_set_age_seconds: health.age.map(|age| age.as_secs()),
                 key_ids: health.key_ids,
                 last_fetch: health.last_success.map(|at| humantime::format_rfc3339_seconds(at).to_string()),
-                last_fetch_error: health.last_error.map(|error| error.to_string()),
+                last_fetch_error: health.last_error.map(|error| error.summary()),
             });
         }
         let report = Readiness {

@@ -7,7 +7,7 @@ pub mod payload;
 
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
-pub use health::HealthApi;
+pub use health::{HealthApi, PROBE_PATHS};
 pub use messages::{MessagesApi, ReadMessages};
 
 /// The groups operations are listed under.

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{answers::TokenRejection, claims::Claims};
+use super::{
+    answers::{TokenRejection, echoed},
+    claims::Claims,
+};
 
 /// What kind of JWT an access token must be.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -82,7 +85,7 @@ impl ClaimRules {
         match claims.iss() {
             None => return Err(TokenRejection::MissingClaim("iss")),
             Some(iss) if iss != self.issuer => {
-                return Err(TokenRejection::BadIssuer { expected: self.issuer.clone(), found: iss.to_owned() });
+                return Err(TokenRejection::BadIssuer { expected: self.issuer.clone(), found: echoed(iss) });
             }
             Some(_) => {}
         }

@@ -14,7 +14,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, errors::ErrorKind};
 
 use super::{
-    answers::{AuthError, JsonProblem, Malformed, TokenPart, TokenRejection},
+    answers::{AuthError, JsonProblem, Malformed, TokenPart, TokenRejection, echoed},
     claim_rules::ClaimRules,
     claims::Claims,
     jwks::KeyStore,
@@ -143,8 +143,8 @@ impl Verifier {
         let key = issuer.keys.key_for(header.kid.as_deref(), alg).await?;
         if !key.fits(alg) {
             return Err(TokenRejection::KeyAlgorithmMismatch {
-                kid: header.kid.unwrap_or_default().into_owned(),
-                alg: header.alg.into_owned(),
+                kid: echoed(&header.kid.unwrap_or_default()),
+                alg: echoed(&header.alg),
             }
             .into());
         }
@@ -171,12 +171,11 @@ impl Verifier {
     /// The trusted issuer the claims name, with its position.
     fn issuer_of(&self, claims: &Claims) -> Result<(usize, &TrustedIssuer), TokenRejection> {
         let iss = claims.iss().ok_or(TokenRejection::MissingClaim("iss"))?;
-        self.issuers.iter().enumerate().find(|(_, issuer)| issuer.issuer() == iss).ok_or_else(|| {
-            TokenRejection::BadIssuer {
-                expected: self.trusted.clone(),
-                found: iss.chars().filter(|c| !c.is_control()).take(256).collect(),
-            }
-        })
+        self.issuers
+            .iter()
+            .enumerate()
+            .find(|(_, issuer)| issuer.issuer() == iss)
+            .ok_or_else(|| TokenRejection::BadIssuer { expected: self.trusted.clone(), found: echoed(iss) })
     }
 }
 

@@ -26,7 +26,7 @@ use super::{
 use crate::{
     api::payload::JsonObject,
     auth::{AuthError, DpopChecker, ErrorBody, ErrorCode, ProofRejection, ProofTarget, proof_header, unix_now},
-    http::content_too_large,
+    http::{BodyTimedOut, body_read_cause, content_too_large},
 };
 
 /// The tag of the development issuer's operations; a tag of its own keeps it out of the
@@ -126,6 +126,9 @@ pub enum TokenAnswer {
     /// (`invalid_request`); or the DPoP proof is not acceptable (`invalid_dpop_proof`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
+    /// The body did not arrive within `server.body_timeout` (`request_timeout`).
+    #[oai(status = 408)]
+    RequestTimeout(Json<ErrorBody>),
     /// The body is larger than the service accepts (`content_too_large`).
     #[oai(status = 413)]
     ContentTooLarge(Json<ErrorBody>),
@@ -141,6 +144,9 @@ pub enum TokenAnswer {
 fn refused_body(error: poem::Error) -> TokenAnswer {
     if let Some(too_large) = content_too_large(&error) {
         return TokenAnswer::ContentTooLarge(Json(ErrorBody::new(ErrorCode::ContentTooLarge, too_large.to_string())));
+    }
+    if let Some(timed_out) = body_read_cause::<BodyTimedOut>(&error) {
+        return TokenAnswer::RequestTimeout(Json(ErrorBody::new(ErrorCode::RequestTimeout, timed_out.to_string())));
     }
     if error.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         let description = "send the body as application/json or application/x-www-form-urlencoded".to_owned();

@@ -25,7 +25,7 @@ use bytes::Bytes;
 use moka::sync::Cache;
 use poem::{
     Request, Response, handler,
-    http::{StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     web::{Data, Form},
 };
 use serde::Deserialize;
@@ -33,7 +33,10 @@ use serde_json::json;
 use url::Url;
 
 use super::{DevIssuer, TokenOrder};
-use crate::auth::{ErrorBody, ErrorCode, unix_now};
+use crate::{
+    auth::{ErrorBody, ErrorCode, unix_now},
+    http::{content_security_policy, html_page},
+};
 
 /// How long a code can be exchanged.
 pub const CODE_LIFETIME: Duration = Duration::from_secs(60);
@@ -265,7 +268,7 @@ pub fn authorize_page(req: &Request, Data(server): Data<&Arc<AuthorizationServer
     if let Err(error) = AuthorizationServer::check_request(&request) {
         return redirect_with_error(&redirect_uri, &error, request.state.as_deref());
     }
-    sign_in_page(&request)
+    sign_in_page(&request, &redirect_uri)
 }
 
 /// `POST /dev/authorize`: the signed-in user's answer (a form body).
@@ -359,7 +362,9 @@ fn redirect(uri: &str, params: &[(&str, &str)]) -> Response {
 }
 
 /// The sign-in page: the request's parameters in hidden fields, a `sub`, the scopes.
-fn sign_in_page(request: &AuthorizationRequest) -> Response {
+/// The sign-in page for `request`, whose form may be sent only here and then redirect only to
+/// `redirect_uri`'s origin.
+fn sign_in_page(request: &AuthorizationRequest, redirect_uri: &str) -> Response {
     let mut hidden = String::new();
     let fields = [
         ("response_type", request.response_type.as_ref()),
@@ -397,11 +402,12 @@ fn sign_in_page(request: &AuthorizationRequest) -> Response {
 <p><button type="submit">Sign in</button></p>
 </form></body></html>"#
     );
-    Response::builder()
-        .content_type("text/html; charset=utf-8")
-        .header(header::CACHE_CONTROL, "no-store")
-        .header("x-frame-options", "DENY")
-        .body(page)
+    let redirect_origin = Url::parse(redirect_uri).map(|url| url.origin().ascii_serialization()).unwrap_or_default();
+    let policy =
+        content_security_policy(&["style-src 'unsafe-inline'", &format!("form-action 'self' {redirect_origin}")]);
+    let mut response = html_page(page, policy);
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Text safe inside an HTML attribute or element.

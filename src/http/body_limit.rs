@@ -38,15 +38,20 @@ impl ResponseError for ContentTooLarge {
 }
 
 /// The limit found behind a body-reading error, when reading stopped at it.
+pub fn content_too_large(error: &poem::Error) -> Option<ContentTooLarge> {
+    body_read_cause(error).copied()
+}
+
+/// The error of type `T` that made reading the request body fail, if one did.
 ///
 /// poem wraps the body's error twice in `io::Error` (`ReadBodyError::Io`), so the chain is
 /// followed through `io::Error::get_ref` as well as `source`.
-pub fn content_too_large(error: &poem::Error) -> Option<ContentTooLarge> {
+pub fn body_read_cause<T: StdError + 'static>(error: &poem::Error) -> Option<&T> {
     let mut next: Option<&(dyn StdError + 'static)> =
         error.downcast_ref::<poem::error::ReadBodyError>().map(|e| e as _);
     while let Some(error) = next {
-        if let Some(too_large) = error.downcast_ref::<ContentTooLarge>() {
-            return Some(*too_large);
+        if let Some(cause) = error.downcast_ref::<T>() {
+            return Some(cause);
         }
         next = match error.downcast_ref::<io::Error>() {
             Some(io) => io.get_ref().map(|inner| inner as _),

@@ -7,10 +7,13 @@
 //! | --- | --- | --- |
 //! | opened, nothing received | header timeout from the accept | closed |
 //! | a request's head is arriving | header timeout from its first byte (from the accept for the first request) | 408, closed |
+//! | a request is being served, its body still arriving | body timeout from the end of its head | 408, closed |
 //! | a request is being served | none | — |
 //! | idle between requests | idle timeout from the end of the last response | closed |
 //!
-//! The server reads the same state to pick the connection to shed when it is full.
+//! The body's deadline is kept by [`TimedBody`], which wraps the body the routes read. The
+//! server reads the same state to pick the connection to shed when it is full: one waiting for
+//! a request, for its head, or for the rest of a body.
 
 use std::{
     io,
@@ -68,6 +71,8 @@ pub enum Closed {
     HeaderTimeout,
     /// No request came within the idle timeout.
     IdleTimeout,
+    /// A request's body did not arrive within the body timeout.
+    BodyTimeout,
 }
 
 /// The state of one connection, shared by its socket, its service and the server.
@@ -78,6 +83,9 @@ pub struct Tracker {
     /// Milliseconds from `epoch` to when the phase's deadline started counting.
     since: AtomicU64,
     in_flight: AtomicUsize,
+    /// Milliseconds from `epoch`, plus one, to the end of the head of a request whose body is
+    /// still arriving; 0 when no body is awaited.
+    body_since: AtomicU64,
     shed: AtomicBool,
     shed_signal: Notify,
     /// 0 while open; else `Closed as u8 + 1`.
@@ -95,6 +103,7 @@ impl Tracker {
             phase: AtomicU8::new(Phase::Opened as u8),
             since: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            body_since: AtomicU64::new(0),
             shed: AtomicBool::new(false),
             shed_signal: Notify::new(),
             closed: AtomicU8::new(0),
@@ -118,11 +127,22 @@ impl Tracker {
         self.in_flight.load(Ordering::Acquire) > 0
     }
 
-    /// When the connection last started waiting, when it is waiting (not serving) and has not been
-    /// shed already; the server sheds the one waiting the longest.
+    /// Whether a request is being served whose body has not all arrived.
+    pub fn awaits_body(&self) -> bool {
+        self.body_since.load(Ordering::Acquire) != 0
+    }
+
+    /// When the connection last started waiting — for a request, its head, or the rest of its
+    /// body — when it is waiting and has not been shed already; the server sheds the one waiting
+    /// the longest.
     pub fn waiting_since(&self) -> Option<u64> {
-        let waiting = !self.is_busy() && !self.shed.load(Ordering::Acquire);
-        waiting.then(|| self.since.load(Ordering::Acquire))
+        if self.shed.load(Ordering::Acquire) {
+            return None;
+        }
+        if !self.is_busy() {
+            return Some(self.since.load(Ordering::Acquire));
+        }
+        self.body_since.load(Ordering::Acquire).checked_sub(1)
     }
 
     /// Asks the connection to close to make room for a new one.
@@ -141,8 +161,19 @@ impl Tracker {
         match self.closed.load(Ordering::Acquire) {
             1 => Some(Closed::HeaderTimeout),
             2 => Some(Closed::IdleTimeout),
+            3 => Some(Closed::BodyTimeout),
             _ => None,
         }
+    }
+
+    /// A request's head was read and its body is still to come.
+    fn body_started(&self) {
+        self.body_since.store(self.now() + 1, Ordering::Release);
+    }
+
+    /// The awaited body arrived whole, failed, or is no longer read.
+    fn body_ended(&self) {
+        self.body_since.store(0, Ordering::Release);
     }
 
     /// Whether the connection was asked to close to make room.
@@ -242,13 +273,92 @@ impl<B: Body<Data = Bytes> + Unpin> Body for TrackedBody<B> {
     }
 }
 
-/// The header and idle timeouts.
+/// The header, body and idle timeouts.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     /// Time to send a request's head.
     pub header: Duration,
+    /// Time to send a request's body, from the end of its head.
+    pub body: Duration,
     /// Time a kept-alive connection may wait for its next request.
     pub idle: Duration,
+}
+
+/// A request body that did not arrive within the body timeout: the route reading it fails, and
+/// the answer is 408.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the request body was not received within {}", humantime::format_duration(*timeout))]
+pub struct BodyTimedOut {
+    /// The body timeout.
+    pub timeout: Duration,
+}
+
+/// The body of a request, as the routes read it: its connection awaits it until it ends, and
+/// reading it fails with [`BodyTimedOut`] once the body timeout has passed since the head.
+pub struct TimedBody {
+    inner: hyper::body::Incoming,
+    tracker: Arc<Tracker>,
+    deadline: Pin<Box<Sleep>>,
+    timeout: Duration,
+    ended: bool,
+}
+
+impl TimedBody {
+    /// The body of a request on the connection of `tracker` whose head has just been read.
+    pub fn new(inner: hyper::body::Incoming, tracker: Arc<Tracker>, timeout: Duration) -> Self {
+        tracker.body_started();
+        let deadline = Box::pin(tokio::time::sleep(timeout));
+        TimedBody { inner, tracker, deadline, timeout, ended: false }
+    }
+
+    fn end(&mut self) {
+        if !std::mem::replace(&mut self.ended, true) {
+            self.tracker.body_ended();
+        }
+    }
+}
+
+impl Body for TimedBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
+            Poll::Ready(Some(Err(error))) => {
+                self.end();
+                Poll::Ready(Some(Err(io::Error::other(error))))
+            }
+            Poll::Ready(None) => {
+                self.end();
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                ready!(self.deadline.as_mut().poll(cx));
+                self.end();
+                self.tracker.closed.store(Closed::BodyTimeout as u8 + 1, Ordering::Release);
+                let timed_out = BodyTimedOut { timeout: self.timeout };
+                Poll::Ready(Some(Err(io::Error::new(io::ErrorKind::TimedOut, timed_out))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for TimedBody {
+    fn drop(&mut self) {
+        self.end();
+    }
 }
 
 /// A socket whose reads end when the connection's deadline passes.
@@ -352,7 +462,8 @@ mod tests {
     #[test]
     fn the_phases_follow_a_keep_alive_connection() {
         let tracker = Arc::new(Tracker::opened(Instant::now()));
-        let timeouts = Timeouts { header: Duration::from_secs(10), idle: Duration::from_secs(60) };
+        let timeouts =
+            Timeouts { header: Duration::from_secs(10), body: Duration::from_secs(10), idle: Duration::from_secs(60) };
         assert_eq!(tracker.phase(), Phase::Opened);
         assert_eq!(tracker.deadline(&timeouts).map(|(_, closed, _)| closed), Some(Closed::HeaderTimeout));
         tracker.received();
@@ -365,6 +476,19 @@ mod tests {
         assert_eq!(tracker.deadline(&timeouts).map(|(_, closed, _)| closed), Some(Closed::IdleTimeout));
         tracker.shed();
         assert!(tracker.waiting_since().is_none(), "a connection is shed once");
+    }
+
+    #[test]
+    fn a_connection_awaiting_a_body_is_waiting_though_busy() {
+        let tracker = Arc::new(Tracker::opened(Instant::now()));
+        tracker.received();
+        let _request = tracker.request_started();
+        assert!(tracker.waiting_since().is_none(), "serving");
+        tracker.body_started();
+        assert!(tracker.awaits_body());
+        assert!(tracker.waiting_since().is_some(), "a stalled body can be shed like an idle connection");
+        tracker.body_ended();
+        assert!(tracker.waiting_since().is_none() && !tracker.awaits_body());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The answers to requests the operations never see, in the same JSON body as every other
 //! failure (`{error, error_description}`): no such path (404), a method the path does not take
-//! (405, with `Allow`), a body that is too large (413), of the wrong type (415) or that cannot be
-//! parsed (400), and any other error the framework raises.
+//! (405, with `Allow`), a body that is too large (413), that did not arrive in time (408), of the
+//! wrong type (415) or that cannot be parsed (400), and any other error the framework raises.
 
 use std::sync::Arc;
 
@@ -11,7 +11,11 @@ use poem::{
     http::{HeaderValue, StatusCode, header},
 };
 
-use super::{body_limit::content_too_large, route_table::RouteTable};
+use super::{
+    body_limit::{body_read_cause, content_too_large},
+    connection::BodyTimedOut,
+    route_table::RouteTable,
+};
 use crate::auth::{ErrorBody, ErrorCode};
 
 /// A JSON error answer.
@@ -117,6 +121,9 @@ impl<E: Endpoint> Endpoint for FrameworkErrorsEndpoint<E> {
         }
         if let Some(too_large) = content_too_large(&error) {
             return Ok(too_large.as_response());
+        }
+        if let Some(timed_out) = body_read_cause::<BodyTimedOut>(&error) {
+            return Ok(json_error(StatusCode::REQUEST_TIMEOUT, ErrorCode::RequestTimeout, &timed_out.to_string()));
         }
         Ok(render(error))
     }

@@ -2,7 +2,8 @@
 //! hyper under its deadlines (see [`connection`](super::connection)), and stops gracefully.
 //!
 //! When the cap is reached, a new connection closes the one that has waited the longest (for
-//! its first byte, for its head, or for its next request), so connections that send nothing
+//! its first byte, for its head, for the rest of a body, or for its next request), so
+//! connections that send nothing
 //! cannot lock out the ones that do; when every connection is serving a request, the new one
 //! gets 503. Accept errors (such as running out of file descriptors) pause accepting briefly
 //! instead of spinning.
@@ -20,11 +21,12 @@ use std::{
 };
 
 use bytes::Bytes;
+use http_body::Body as _;
 use http_body_util::combinators::BoxBody;
 use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use poem::{
-    Addr, Endpoint, Request, Response,
+    Addr, Body, Endpoint, Request, RequestParts, Response,
     http::{StatusCode, uri::Scheme},
     web::{LocalAddr, RemoteAddr},
 };
@@ -35,7 +37,7 @@ use tokio::{
 };
 
 use super::{
-    connection::{Closed, Timed, Timeouts, TrackedBody, Tracker},
+    connection::{Closed, Timed, TimedBody, Timeouts, TrackedBody, Tracker},
     errors::closing_response,
 };
 use crate::metrics::ConnectionStats;
@@ -159,6 +161,7 @@ where
                     match tracker.closed() {
                         Some(Closed::HeaderTimeout) => stats.header_timeouts.inc(),
                         Some(Closed::IdleTimeout) => stats.idle_timeouts.inc(),
+                        Some(Closed::BodyTimeout) => stats.body_timeouts.inc(),
                         None if tracker.was_shed() => stats.shed.inc(),
                         None => 0,
                     };
@@ -211,13 +214,21 @@ impl Connection {
             service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let guard = tracker.request_started();
                 let endpoint = Arc::clone(&endpoint);
+                let tracker = Arc::clone(&tracker);
                 async move {
-                    let request = Request::from((
-                        request,
+                    let (head, body) = request.into_parts();
+                    let head = RequestParts::from((
+                        head,
                         LocalAddr(Addr::SocketAddr(local)),
                         RemoteAddr(Addr::SocketAddr(remote)),
                         Scheme::HTTP,
                     ));
+                    let body = if body.is_end_stream() {
+                        Body::empty()
+                    } else {
+                        Body::from(BoxBody::new(TimedBody::new(body, tracker, timeouts.body)))
+                    };
+                    let request = Request::from_parts(head, body);
                     let response: hyper::Response<BoxBody<Bytes, std::io::Error>> =
                         endpoint.get_response(request).await.into();
                     Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, guard)))
@@ -237,7 +248,9 @@ impl Connection {
             () = tracker.shed_requested() => true,
             _ = stopping.wait_for(|stop| *stop) => true,
         };
-        if interrupted && tracker.is_busy() {
+        // A connection shed while its request waits for a body that is not coming is closed at
+        // once; one serving a request finishes it.
+        if interrupted && tracker.is_busy() && !(tracker.was_shed() && tracker.awaits_body()) {
             connection.as_mut().graceful_shutdown();
             if let Err(error) = connection.as_mut().await {
                 tracing::debug!(%remote, %error, "connection ended with an error");

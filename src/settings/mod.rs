@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 pub use problems::{Problem, SettingsError};
 pub use sections::{
     Auth0Settings, CorsSettings, DevIssuerSettings, DocsSettings, DpopSettings, JwksSettings, MetricsSettings,
-    ReplayStoreSetting, ServerSettings, TokenCacheSettings,
+    NonceMode, ReplayStoreSetting, ServerSettings, TokenCacheSettings,
 };
 pub use sources::{AUTH0_VARIABLES, DEFAULT_PROFILE, Sources};
 
@@ -27,7 +27,7 @@ use self::{
     sections::{IssuerTable, Section},
 };
 use crate::auth::{ProviderUrl, TokenProfile};
-pub use crate::telemetry::LogFormat;
+pub use crate::telemetry::{LogFormat, WhenFull};
 
 /// The profile in which the development issuer can never run.
 pub const PRODUCTION_PROFILE: &str = "production";
@@ -75,6 +75,8 @@ sections! {
     profile: String,
     /// `text` or `json` log lines.
     log_format: LogFormat,
+    /// What happens to a log line when stdout does not keep up: `drop` or `wait`.
+    log_when_full: WhenFull,
     /// Where to listen.
     server: ServerSettings,
     /// Which tokens are accepted, as written.
@@ -142,8 +144,17 @@ impl Settings {
 pub fn load() -> Result<(Sources, Settings), SettingsError> {
     let _ = dotenvy::dotenv();
     let sources = Sources::from_env()?;
-    let settings = extract(sources.files_and_env())?;
-    Ok((sources, settings))
+    let empty = empty_auth0_variables();
+    match extract(sources.files_and_env()) {
+        Ok(settings) if empty.is_empty() => Ok((sources, settings)),
+        Ok(_) => Err(SettingsError { problems: empty }),
+        Err(mut error) => {
+            // An empty variable says best what is wrong with its setting.
+            error.problems.retain(|problem| !empty.iter().any(|empty| empty.setting == problem.setting));
+            error.problems.splice(0..0, empty);
+            Err(error)
+        }
+    }
 }
 
 /// Extracts and checks settings from any figment (tests build theirs from [`Sources::files`]).
@@ -156,6 +167,9 @@ pub fn extract(figment: Figment) -> Result<Settings, SettingsError> {
     };
     sections.check(&mut problems);
     let identity_provider = identity_provider(&sections.profile, &sections.auth0, &sections.dev_issuer, &mut problems);
+    if matches!(identity_provider, Some(IdentityProvider::Development { .. })) {
+        dev_issuer_on_loopback(&sections.server, &sections.metrics, &sections.dev_issuer, &mut problems);
+    }
     if let (Some(IdentityProvider::Configured(issuers)), Some(login)) =
         (&identity_provider, sections.docs.login_issuer.as_deref())
         && !issuers.iter().any(|issuer| issuer.issuer.as_str() == login)
@@ -247,6 +261,49 @@ fn identity_provider(
         return None;
     }
     Some(IdentityProvider::Configured(issuers))
+}
+
+/// The development issuer mints tokens for anyone who can reach it: it runs only when every
+/// address the service listens on is a loopback address, unless `dev_issuer.allow_non_loopback`.
+fn dev_issuer_on_loopback(
+    server: &ServerSettings,
+    metrics: &MetricsSettings,
+    dev_issuer: &DevIssuerSettings,
+    problems: &mut Problems,
+) {
+    if dev_issuer.allow_non_loopback {
+        return;
+    }
+    let metrics_address = metrics.address.filter(|_| metrics.enabled).map(|address| ("metrics.address", address.ip()));
+    for (setting, ip) in [("server.host", server.host)].into_iter().chain(metrics_address) {
+        if !ip.is_loopback() {
+            problems.add(
+                "dev_issuer.allow_non_loopback",
+                format!(
+                    "the development issuer would run while {setting} is {ip}, which other hosts can reach: anyone there could mint tokens this service accepts. Configure your issuer (AUTH0_DOMAIN or AUTH0_ISSUER, and AUTH0_API_AUDIENCE), listen on 127.0.0.1, or set APP_DEV_ISSUER__ALLOW_NON_LOOPBACK=true if that is really meant"
+                ),
+            );
+        }
+    }
+}
+
+/// `AUTH0_*` variables that are set but empty: each is an error, never a silent fallback (to the
+/// development issuer, or to a default).
+fn empty_auth0_variables() -> Vec<Problem> {
+    AUTH0_VARIABLES
+        .iter()
+        .filter(|(variable, _)| {
+            std::env::var_os(variable).is_some_and(|value| value.to_string_lossy().trim().is_empty())
+        })
+        .map(|(variable, setting)| {
+            Problem::new(
+                *setting,
+                format!(
+                    "{variable} is set but empty: give it a value or unset it (an empty value is never taken as unset)"
+                ),
+            )
+        })
+        .collect()
 }
 
 fn audience_required(auth0: &Auth0Settings, problems: &mut Problems) -> Option<String> {

@@ -23,7 +23,7 @@ use crate::{
         CacheBounds, DpopMode, FetchLimits, ProofPolicy, RefreshPolicy, ReplayStore, TokenCache, TokenProfile,
         dpop::{MIN_SECRET_BYTES, MemoryReplayStore, Nonces, RedisReplayStore},
     },
-    telemetry::LogFormat,
+    telemetry::{LogFormat, WhenFull},
 };
 
 /// A section of the settings: read by serde into the types the code uses, then checked on its own.
@@ -35,6 +35,7 @@ pub(super) trait Section {
 
 impl Section for String {}
 impl Section for LogFormat {}
+impl Section for WhenFull {}
 impl Section for DocsSettings {}
 impl Section for DevIssuerSettings {}
 impl Section for CorsSettings {}
@@ -61,6 +62,9 @@ pub struct ServerSettings {
     /// Time a client has to send a request's head, from the connection's start or its first byte.
     #[serde(deserialize_with = "duration")]
     pub header_timeout: Duration,
+    /// Time a client has to send a request's body, from the end of its head.
+    #[serde(deserialize_with = "duration")]
+    pub body_timeout: Duration,
     /// Time a keep-alive connection may wait for its next request.
     #[serde(deserialize_with = "duration")]
     pub idle_timeout: Duration,
@@ -80,6 +84,7 @@ impl ServerSettings {
 impl Section for ServerSettings {
     fn check(&self, problems: &mut Problems) {
         problems.not_zero("server.header_timeout", self.header_timeout);
+        problems.not_zero("server.body_timeout", self.body_timeout);
         problems.not_zero("server.idle_timeout", self.idle_timeout);
         problems.above_zero("server.max_connections", self.max_connections as u64);
         problems.above_zero("server.max_body_bytes", self.max_body_bytes);
@@ -286,6 +291,8 @@ impl Section for JwksSettings {
 pub struct DevIssuerSettings {
     /// Run it when no issuer is configured.
     pub enabled: bool,
+    /// Run it even when the service listens on an address other hosts can reach.
+    pub allow_non_loopback: bool,
     /// The audience of its tokens, used when `auth0.audience` is empty.
     #[serde(deserialize_with = "optional_text")]
     pub audience: Option<String>,

@@ -2,42 +2,104 @@
 //! shared buffer, and one writer thread hands the whole buffer to stdout in one `write` — so a
 //! busy service makes one system call per batch of lines instead of one per line.
 //!
-//! No line is lost: a full buffer ([`MAX_PENDING_BYTES`]) makes the logging thread wait for the
-//! writer instead of dropping lines, and [`LogGuard`] — held by `main` until the process ends —
-//! writes out everything still buffered before it returns.
+//! What happens when stdout does not keep up and the buffer is full ([`MAX_PENDING_BYTES`]) is
+//! `log_when_full` ([`WhenFull`]):
+//!
+//! - `drop` (the default): the line is dropped and counted, so a stalled log pipe never stalls
+//!   the service; once a line fits again, one warning line says how many were dropped, from when
+//!   to when;
+//! - `wait`: no line is lost. A request waits — without holding a worker thread — for room
+//!   before its access line ([`room_for_a_line`]); the probes' lines go past the cap
+//!   ([`past_the_cap`]), so `/healthz` and `/readyz` answer while stdout is stuck; any other line
+//!   waits for the writer.
+//!
+//! [`LogGuard`] — held by `main` until the process ends — writes out everything still buffered
+//! before it returns.
 
 use std::{
+    cell::Cell,
     io::{self, Write},
-    sync::{Arc, Condvar, Mutex, MutexGuard},
+    sync::{
+        Arc, Condvar, Mutex, MutexGuard, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
     thread::JoinHandle,
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
+use serde::Deserialize;
+use tokio::sync::Notify;
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Lines buffered before a logging thread waits for the writer.
+use super::LogFormat;
+
+/// Lines buffered before a line is dropped or waits for the writer.
 pub const MAX_PENDING_BYTES: usize = 8 << 20;
 
 /// How long the writer lets lines gather after the first one of a batch arrives.
 const BATCH_WINDOW: Duration = Duration::from_millis(1);
+
+/// What happens to a log line when the buffer is full (`log_when_full`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// Drop it and count it: availability first.
+    #[default]
+    Drop,
+    /// Wait for room: every line is written.
+    Wait,
+}
+
+/// Lines dropped since the last line that was written.
+struct Dropping {
+    since: SystemTime,
+    lines: u64,
+}
 
 #[derive(Default)]
 struct Pending {
     lines: Vec<u8>,
     writer_waiting: bool,
     closed: bool,
+    dropping: Option<Dropping>,
 }
 
-#[derive(Default)]
 struct Shared {
     pending: Mutex<Pending>,
     /// Wakes the writer when lines arrive or at close.
     arrived: Condvar,
     /// Wakes logging threads waiting for room.
     drained: Condvar,
+    /// Wakes requests waiting for room.
+    room: Notify,
+    when_full: WhenFull,
+    format: LogFormat,
+    dropped: AtomicU64,
+    on_drop: OnceLock<Box<dyn Fn(u64) + Send + Sync>>,
+}
+
+/// The writer of the installed subscriber, for [`room_for_a_line`].
+static INSTALLED: OnceLock<Arc<Shared>> = OnceLock::new();
+
+thread_local! {
+    /// Set while a line that may go past the cap is logged.
+    static PAST_THE_CAP: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Shared {
+    fn new(when_full: WhenFull, format: LogFormat) -> Self {
+        Shared {
+            pending: Mutex::default(),
+            arrived: Condvar::new(),
+            drained: Condvar::new(),
+            room: Notify::new(),
+            when_full,
+            format,
+            dropped: AtomicU64::new(0),
+            on_drop: OnceLock::new(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -54,15 +116,41 @@ pub struct LogGuard {
     writer: Option<JoinHandle<()>>,
 }
 
-/// A writer for log lines and the guard that flushes it; the writer thread starts now.
-pub fn buffered_stdout() -> (BufferedStdout, LogGuard) {
-    let shared = Arc::new(Shared::default());
+/// A writer for log lines in `format` that does `when_full` when the buffer is full, and the
+/// guard that flushes it; the writer thread starts now.
+pub fn buffered_stdout(when_full: WhenFull, format: LogFormat) -> (BufferedStdout, LogGuard) {
+    let shared = Arc::new(Shared::new(when_full, format));
     let writer_shared = Arc::clone(&shared);
     let writer = std::thread::Builder::new()
         .name("log-writer".into())
         .spawn(move || write_batches(&writer_shared, &mut io::stdout()))
         .expect("start the log writer thread");
     (BufferedStdout { shared: Arc::clone(&shared) }, LogGuard { shared, writer: Some(writer) })
+}
+
+/// Completes when the installed writer has room for a line: at once unless `log_when_full` is
+/// `wait` and the buffer is full. A request awaits it before its access line, so waiting holds
+/// no worker thread.
+pub async fn room_for_a_line() {
+    let Some(shared) = INSTALLED.get().filter(|shared| shared.when_full == WhenFull::Wait) else {
+        return;
+    };
+    loop {
+        let room = shared.room.notified();
+        if shared.lock().lines.len() < MAX_PENDING_BYTES {
+            return;
+        }
+        room.await;
+    }
+}
+
+/// Runs `log`, whose lines go into the buffer even when it is full instead of waiting: for the
+/// probes' access lines, which must never wait for a stuck stdout.
+pub fn past_the_cap<R>(log: impl FnOnce() -> R) -> R {
+    PAST_THE_CAP.with(|flag| flag.set(true));
+    let result = log();
+    PAST_THE_CAP.with(|flag| flag.set(false));
+    result
 }
 
 /// The writer thread: waits for lines, lets a batch gather, writes it whole; at close, writes
@@ -84,6 +172,7 @@ fn write_batches(shared: &Shared, out: &mut impl Write) {
         std::mem::swap(&mut batch, &mut pending.lines);
         drop(pending);
         shared.drained.notify_all();
+        shared.room.notify_waiters();
         // A failed write (stdout closed) cannot be logged; the lines are dropped, never retried
         // in a loop.
         let _ = out.write_all(&batch).and_then(|()| out.flush());
@@ -95,16 +184,56 @@ fn write_batches(shared: &Shared, out: &mut impl Write) {
 }
 
 impl Shared {
-    /// Appends `bytes` after everything written before, waiting while the buffer is full.
+    /// Appends `bytes` after everything written before, when there is room; when the buffer is
+    /// full, drops them or waits, as `when_full` says.
     fn append(&self, bytes: &[u8]) {
         let mut pending = self.lock();
-        while pending.lines.len() >= MAX_PENDING_BYTES && !pending.closed {
-            pending = self.drained.wait(pending).unwrap_or_else(|poisoned| poisoned.into_inner());
+        let past_the_cap = PAST_THE_CAP.with(Cell::get);
+        if pending.lines.len() >= MAX_PENDING_BYTES && !pending.closed && !past_the_cap {
+            match self.when_full {
+                WhenFull::Drop => {
+                    pending.dropping.get_or_insert_with(|| Dropping { since: SystemTime::now(), lines: 0 }).lines += 1;
+                    drop(pending);
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    if let Some(count) = self.on_drop.get() {
+                        count(1);
+                    }
+                    return;
+                }
+                WhenFull::Wait => {
+                    while pending.lines.len() >= MAX_PENDING_BYTES && !pending.closed {
+                        pending = self.drained.wait(pending).unwrap_or_else(|poisoned| poisoned.into_inner());
+                    }
+                }
+            }
+        }
+        // Only a line that fits ends a run of dropped lines; a probe's line past the cap does not.
+        if pending.lines.len() < MAX_PENDING_BYTES
+            && let Some(dropping) = pending.dropping.take()
+        {
+            let notice = dropped_notice(self.format, &dropping, SystemTime::now());
+            pending.lines.extend_from_slice(notice.as_bytes());
         }
         pending.lines.extend_from_slice(bytes);
         if std::mem::take(&mut pending.writer_waiting) {
             self.arrived.notify_one();
         }
+    }
+}
+
+/// The warning line written once lines fit again after some were dropped.
+fn dropped_notice(format: LogFormat, dropping: &Dropping, now: SystemTime) -> String {
+    let (since, until) = (humantime::format_rfc3339_micros(dropping.since), humantime::format_rfc3339_micros(now));
+    let message = format!(
+        "{} log lines dropped from {since} to {until}: stdout did not keep up (log_when_full = drop)",
+        dropping.lines
+    );
+    match format {
+        LogFormat::Json => format!(
+            "{{\"timestamp\":\"{until}\",\"level\":\"WARN\",\"message\":\"{message}\",\"dropped_lines\":{}}}\n",
+            dropping.lines
+        ),
+        LogFormat::Text => format!("{until}  WARN {message}\n"),
     }
 }
 
@@ -128,9 +257,31 @@ impl<'a> MakeWriter<'a> for BufferedStdout {
 }
 
 impl LogGuard {
+    /// Makes this writer the one [`room_for_a_line`] waits on: the global subscriber's.
+    pub(super) fn install(&self) {
+        let _ = INSTALLED.set(Arc::clone(&self.shared));
+    }
+
     /// Prints `text` on stdout after every log line written before it.
     pub fn print(&self, text: &str) {
         self.shared.append(text.as_bytes());
+    }
+
+    /// How many lines were dropped so far.
+    pub fn dropped_lines(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Calls `count` with the number of lines dropped, each time some are (once per line); the
+    /// lines dropped before are counted at once.
+    pub fn count_drops_with(&self, count: impl Fn(u64) + Send + Sync + 'static) {
+        let before = self.dropped_lines();
+        if self.shared.on_drop.set(Box::new(count)).is_ok()
+            && before > 0
+            && let Some(count) = self.shared.on_drop.get()
+        {
+            count(before);
+        }
     }
 }
 
@@ -149,7 +300,7 @@ mod tests {
     use super::*;
 
     /// A writer thread over an in-memory sink, as `buffered_stdout` starts one over stdout.
-    fn writer_into(sink: Arc<Mutex<Vec<u8>>>) -> (BufferedStdout, LogGuard) {
+    fn writer_into(sink: Arc<Mutex<Vec<u8>>>, when_full: WhenFull) -> (BufferedStdout, LogGuard) {
         struct Sink(Arc<Mutex<Vec<u8>>>);
         impl Write for Sink {
             fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
@@ -160,7 +311,7 @@ mod tests {
                 Ok(())
             }
         }
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared::new(when_full, LogFormat::Json));
         let writer_shared = Arc::clone(&shared);
         let writer = std::thread::spawn(move || write_batches(&writer_shared, &mut Sink(sink)));
         (BufferedStdout { shared: Arc::clone(&shared) }, LogGuard { shared, writer: Some(writer) })
@@ -169,7 +320,7 @@ mod tests {
     #[test]
     fn every_line_from_every_thread_is_written_whole_once_the_guard_drops() {
         let sink = Arc::new(Mutex::new(Vec::new()));
-        let (writer, guard) = writer_into(Arc::clone(&sink));
+        let (writer, guard) = writer_into(Arc::clone(&sink), WhenFull::Wait);
         let writer = Arc::new(writer);
         let threads: Vec<_> = (0..4)
             .map(|thread| {
@@ -199,12 +350,12 @@ mod tests {
     }
 
     #[test]
-    fn a_full_buffer_makes_the_logging_thread_wait_instead_of_dropping() {
+    fn when_waiting_a_full_buffer_makes_the_logging_thread_wait_instead_of_dropping() {
         let sink = Arc::new(Mutex::new(Vec::new()));
         let held = Arc::clone(&sink);
         // The sink is locked, so the writer thread blocks on its first batch and the buffer fills.
         let blocked = held.lock().unwrap();
-        let (writer, guard) = writer_into(Arc::clone(&sink));
+        let (writer, guard) = writer_into(Arc::clone(&sink), WhenFull::Wait);
         let line = vec![b'x'; 1 << 16];
         let filler = std::thread::spawn(move || {
             for _ in 0..(3 * MAX_PENDING_BYTES / line.len()) {
@@ -214,9 +365,46 @@ mod tests {
         std::thread::sleep(Duration::from_millis(200));
         assert!(!filler.is_finished(), "the logging thread waits while the buffer is full");
         assert!(guard.shared.lock().lines.len() <= MAX_PENDING_BYTES + (1 << 16));
+        past_the_cap(|| (&BufferedStdout { shared: Arc::clone(&guard.shared) }).write_all(b"probe\n").unwrap());
         drop(blocked);
         filler.join().unwrap();
         drop(guard);
-        assert_eq!(sink.lock().unwrap().len(), 3 * MAX_PENDING_BYTES);
+        assert_eq!(sink.lock().unwrap().len(), 3 * MAX_PENDING_BYTES + 6, "every line, the probe's too");
+    }
+
+    #[test]
+    fn when_dropping_a_full_buffer_drops_and_counts_then_says_so_once() {
+        let sink = Arc::new(Mutex::new(Vec::new()));
+        let held = Arc::clone(&sink);
+        let blocked = held.lock().unwrap();
+        let (writer, guard) = writer_into(Arc::clone(&sink), WhenFull::Drop);
+        let counted = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&counted);
+        guard.count_drops_with(move |lines| {
+            counter.fetch_add(lines, Ordering::Relaxed);
+        });
+        let mut line = vec![b'x'; (1 << 16) - 1];
+        line.push(b'\n');
+        // The writer takes the first line and blocks on the sink; the buffer then fills.
+        (&writer).write_all(&line).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let fit = MAX_PENDING_BYTES / line.len();
+        for _ in 0..(fit + 10) {
+            (&writer).write_all(&line).unwrap();
+        }
+        assert_eq!(guard.dropped_lines(), 10, "the logging thread never waited");
+        assert_eq!(counted.load(Ordering::Relaxed), 10, "counted for the metrics");
+        drop(blocked);
+        std::thread::sleep(Duration::from_millis(100));
+        (&writer).write_all(b"after\n").unwrap();
+        drop(guard);
+        let text = String::from_utf8(sink.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().filter(|line| line.starts_with('x')).count(), fit + 1, "the lines that fit");
+        let notices: Vec<&str> = text.lines().filter(|line| line.contains("log lines dropped")).collect();
+        assert_eq!(notices.len(), 1, "one warning line");
+        let notice: serde_json::Value = serde_json::from_str(notices[0]).unwrap();
+        assert_eq!(notice["level"], "WARN");
+        assert_eq!(notice["dropped_lines"], 10);
+        assert!(text.ends_with("after\n"));
     }
 }

@@ -4,12 +4,16 @@
 //! The access line carries the request id itself. The `request` span, which gives the request id
 //! to events logged while the request runs, is a debug span: at the default level it costs
 //! nothing, not even a wrapper around the request's future.
+//!
+//! With `log_when_full = wait`, a request waits for room in the log buffer before its access line
+//! (an await, never a blocked thread); the probes' access lines never wait.
 
 use std::{sync::Arc, time::Instant};
 
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderValue};
 use tracing::Instrument;
 
+use super::log_writer::{past_the_cap, room_for_a_line};
 use crate::{auth::Refusal, http::RouteTable, metrics::Metrics};
 
 /// The header carrying the request id, in both directions.
@@ -21,12 +25,14 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct RequestTrace {
     metrics: Arc<Metrics>,
     routes: Arc<RouteTable>,
+    probes: Arc<[&'static str]>,
 }
 
 impl RequestTrace {
-    /// Records requests into `metrics`, labelled by the paths of `routes`.
-    pub fn new(metrics: Arc<Metrics>, routes: Arc<RouteTable>) -> Self {
-        RequestTrace { metrics, routes }
+    /// Records requests into `metrics`, labelled by the paths of `routes`; the access lines of
+    /// `probes` (paths) never wait for room in the log buffer.
+    pub fn new(metrics: Arc<Metrics>, routes: Arc<RouteTable>, probes: &[&'static str]) -> Self {
+        RequestTrace { metrics, routes, probes: probes.into() }
     }
 }
 
@@ -74,16 +80,24 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
         if let Some(refusal) = refusal {
             self.trace.metrics.observe_rejection(refusal.reason());
         }
-        tracing::info!(
-            method = method.as_str(),
-            path = uri.path(),
-            status,
-            latency_us,
-            request_id = id,
-            reason = refusal.map(|refusal| refusal.reason().as_str()),
-            description = refusal.map(tracing::field::display),
-            "response"
-        );
+        let log = || {
+            tracing::info!(
+                method = method.as_str(),
+                path = uri.path(),
+                status,
+                latency_us,
+                request_id = id,
+                reason = refusal.map(|refusal| refusal.reason().as_str()),
+                description = refusal.map(tracing::field::display),
+                "response"
+            );
+        };
+        if self.trace.probes.contains(&uri.path()) {
+            past_the_cap(log);
+        } else {
+            room_for_a_line().await;
+            log();
+        }
         self.trace.metrics.observe_request(route, status, elapsed);
         response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
         Ok(response)

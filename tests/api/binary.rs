@@ -27,6 +27,21 @@ fn production_refuses_the_development_issuer() {
 }
 
 #[test]
+fn the_development_issuer_never_starts_by_mistake() {
+    // A deployment that forgot APP_PROFILE=production, with an empty domain and a real audience.
+    let env = [("AUTH0_DOMAIN", ""), ("AUTH0_API_AUDIENCE", AUDIENCE), ("PORT", "0")];
+    let output = service_command(&env).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("auth0.domain (env AUTH0_DOMAIN): AUTH0_DOMAIN is set but empty"), "{stderr}");
+    // Listening on every interface, as in a container.
+    let output = service_command(&[("HOST", "0.0.0.0"), ("PORT", "0")]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("the development issuer would run while server.host is 0.0.0.0"), "{stderr}");
+}
+
+#[test]
 fn openapi_prints_the_spec() {
     let output = service_command(&[]).arg("openapi").output().unwrap();
     assert!(output.status.success());

@@ -242,3 +242,61 @@ async fn a_300_mb_body_gets_413_and_is_never_read_whole() {
     );
     assert!(growth < 10 * 1024 * 1024, "RSS grew by {growth} bytes");
 }
+
+/// Opens a connection that sends a token request's head and ten bytes of its 100-byte body,
+/// then nothing; returns it once the service has read the head.
+async fn stalled_body(address: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    let head = "POST /dev/token HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 100\r\n\r\nscope=read";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_gets_408_and_its_connection_is_shed_like_an_idle_one() {
+    const BODY_TIMEOUT: Duration = Duration::from_secs(2);
+    // The idle timeout closes the service's own kept-alive connection to its development issuer
+    // (its key fetch) before the cap is tested.
+    let env = [
+        ("PORT", "0"),
+        ("APP_SERVER__BODY_TIMEOUT", "2s"),
+        ("APP_SERVER__IDLE_TIMEOUT", "1s"),
+        ("APP_SERVER__MAX_CONNECTIONS", "2"),
+    ];
+    let running = Running::start(&env);
+    let address = running.address.clone();
+
+    let started = Instant::now();
+    let (received, closed) = until_closed(stalled_body(&address).await).await;
+    let after = closed - started;
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 408 Request Timeout"), "{text}");
+    assert!(
+        text.contains(
+            r#"{"error":"request_timeout","error_description":"the request body was not received within 2s"}"#
+        ),
+        "{text}"
+    );
+    assert!(after >= BODY_TIMEOUT - Duration::from_millis(50) && after <= BODY_TIMEOUT + SLACK, "{after:?}");
+
+    // Two connections wait for bodies that are not coming: at the cap of two, a new client gets
+    // the place of the one that has waited the longest, which is closed at once.
+    let first = stalled_body(&address).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = stalled_body(&address).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (first, second) = (tokio::spawn(until_closed(first)), tokio::spawn(until_closed(second)));
+    let shed_at = Instant::now();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(1)).build().unwrap();
+    let normal = client.get(format!("http://{address}/api/public")).send().await.expect("a normal request is served");
+    assert_eq!(normal.status(), 200);
+    assert_eq!(normal.text().await.unwrap(), r#"{"message":"Hello, World!"}"#);
+    let (received, closed) = first.await.unwrap();
+    assert!(received.is_empty() && closed - shed_at < Duration::from_secs(1), "the oldest was shed, unanswered");
+    let (received, _) = second.await.unwrap();
+    assert!(String::from_utf8_lossy(&received).starts_with("HTTP/1.1 408"), "the other one timed out");
+    let metrics = client.get(format!("http://{address}/metrics")).send().await.unwrap().text().await.unwrap();
+    let value = |name: &str| metrics.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')).unwrap_or("");
+    assert_eq!(value("http_connections_shed_total"), "1");
+    assert_eq!(value("http_connections_body_timeouts_total"), "2");
+}

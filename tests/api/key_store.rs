@@ -422,3 +422,15 @@ async fn one_issuer_down_does_not_slow_the_other() {
     assert_eq!(readiness["status"], "not_ready", "not ready while one issuer has no keys: {readiness}");
     assert_eq!(readiness["issuers"][1]["status"], "ready");
 }
+
+#[tokio::test]
+async fn readiness_shows_the_kind_of_a_failure_never_its_details() {
+    let issuer = TestIssuer::start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let jwks_url = format!("http://{closed}/keys.json?api_key=s3cret#part");
+    let app = TestApp::spawn_with(&issuer, |f| f.merge(("auth0.jwks_url", jwks_url))).await;
+    assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 503);
+    let readiness: Value = app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(readiness["last_fetch_error"], format!("http://{closed}/keys.json: could not connect"), "{readiness}");
+    assert_eq!(readiness["issuers"][0]["last_fetch_error"], readiness["last_fetch_error"]);
+}

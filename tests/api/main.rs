@@ -15,6 +15,7 @@ mod helpers;
 mod interop;
 mod key_store;
 mod login;
+mod logs;
 mod operators;
 mod readme;
 mod routes;

@@ -121,16 +121,43 @@ async fn cors_answers_listed_origins_only() {
     assert_eq!(call.headers()["access-control-allow-origin"], "https://app.example.com");
     assert!(call.headers()["access-control-expose-headers"].to_str().unwrap().contains("www-authenticate"));
 
+    assert_eq!(call.headers()["vary"], "Origin", "the answer depends on the origin");
+
+    // Another origin's preflight is refused: a browser stops there.
     let stranger = preflight(&open, "https://evil.example.com").await.unwrap();
+    assert_eq!(stranger.status(), 403);
     assert!(stranger.headers().get("access-control-allow-origin").is_none(), "never reflects other origins");
-    let stranger_call =
-        open.client.get(open.url("/api/public")).header("origin", "https://evil.example.com").send().await.unwrap();
-    assert!(stranger_call.headers().get("access-control-allow-origin").is_none());
-    assert_eq!(
-        stranger_call.headers()["content-type"],
-        "application/json; charset=utf-8",
-        "CORS refusals are JSON too"
-    );
-    let body: Value = stranger_call.json().await.unwrap();
-    assert!(body["error"].is_string() && body["error_description"].is_string(), "{body}");
+    assert_eq!(stranger.headers()["content-type"], "application/json; charset=utf-8", "CORS refusals are JSON too");
+    let body: Value = stranger.json().await.unwrap();
+    assert!(body["error_description"].as_str().unwrap().contains("cors.allowed_origins"), "{body}");
+    let wrong_method = open
+        .client
+        .request(reqwest::Method::OPTIONS, open.url("/api/private"))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "DELETE")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), 403);
+    // Its other requests, and those of clients that are not browsers, are answered as without
+    // CORS: the browser enforces CORS, on the headers it does not get.
+    for path in ["/healthz", "/api/public"] {
+        let stranger_call =
+            open.client.get(open.url(path)).header("origin", "https://evil.example.com").send().await.unwrap();
+        assert_eq!(stranger_call.status(), 200, "{path}");
+        assert!(stranger_call.headers().get("access-control-allow-origin").is_none());
+        assert_eq!(stranger_call.headers()["vary"], "Origin");
+    }
+    let without_origin = open.client.get(open.url("/api/public")).send().await.unwrap();
+    assert_eq!(without_origin.headers()["vary"], "Origin", "a cache keeps it apart from a browser's answer");
+    let token_call = open
+        .client
+        .get(open.url("/api/private"))
+        .header("origin", "https://evil.example.com")
+        .bearer_auth(issuer.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token_call.status(), 200);
+    assert!(token_call.headers().get("access-control-allow-origin").is_none());
 }

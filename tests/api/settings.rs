@@ -125,6 +125,48 @@ fn dev_without_an_issuer_uses_the_development_issuer() {
 }
 
 #[test]
+fn the_development_issuer_runs_only_on_loopback_unless_allowed() {
+    assert_error(
+        &[("HOST", "0.0.0.0")],
+        &[
+            "dev_issuer.allow_non_loopback (env APP_DEV_ISSUER__ALLOW_NON_LOOPBACK): the development issuer would run while server.host is 0.0.0.0",
+            "anyone there could mint tokens",
+        ],
+    );
+    assert_error(
+        &[("APP_METRICS__ADDRESS", "192.0.2.10:9100")],
+        &["the development issuer would run while metrics.address is 192.0.2.10"],
+    );
+    with_env(&[("HOST", "0.0.0.0"), ("APP_DEV_ISSUER__ALLOW_NON_LOOPBACK", "true")], |loaded| {
+        assert!(matches!(loaded.unwrap().identity_provider, IdentityProvider::Development { .. }), "allowed");
+    });
+    with_env(&[("HOST", "::1"), ("APP_METRICS__ADDRESS", "127.0.0.1:9100")], |loaded| {
+        assert!(matches!(loaded.unwrap().identity_provider, IdentityProvider::Development { .. }), "loopback");
+    });
+    with_env(&[VALID[0], VALID[1], ("HOST", "0.0.0.0")], |loaded| {
+        assert!(matches!(loaded.unwrap().identity_provider, IdentityProvider::Configured(_)), "a real issuer");
+    });
+}
+
+#[test]
+fn an_auth0_variable_set_but_empty_is_an_error_never_the_development_issuer() {
+    assert_error(
+        &[("AUTH0_DOMAIN", ""), ("AUTH0_API_AUDIENCE", "https://api.example.com")],
+        &["1 problem", "auth0.domain (env AUTH0_DOMAIN): AUTH0_DOMAIN is set but empty"],
+    );
+    assert_error(
+        &[("APP_PROFILE", "production"), ("AUTH0_ISSUER", " "), ("AUTH0_API_AUDIENCE", "")],
+        &[
+            "auth0.issuer (env AUTH0_ISSUER): AUTH0_ISSUER is set but empty",
+            "auth0.audience (env AUTH0_API_AUDIENCE): AUTH0_API_AUDIENCE is set but empty",
+        ],
+    );
+    with_env(&[("AUTH0_CLIENT_SECRET", "")], |loaded| {
+        assert!(loaded.is_ok(), "variables that are not settings are ignored, empty or not");
+    });
+}
+
+#[test]
 fn a_configured_issuer_turns_the_development_issuer_off() {
     with_env(VALID, |loaded| {
         let issuer = ProviderUrl::parse("https://tenant.eu.auth0.com/").unwrap();

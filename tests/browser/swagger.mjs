@@ -24,6 +24,32 @@ export function launch() {
   });
 }
 
+/// Records every Content-Security-Policy violation reported by the service's pages (at `base`)
+/// in `context`: the docs and their login popup. The list fills as the session goes on.
+export function watchPolicy(context, base) {
+  const violations = [];
+  const watch = (page) =>
+    page.on("console", (message) => {
+      if (message.text().includes("Content Security Policy") && page.url().startsWith(base)) {
+        violations.push(`${page.url()}: ${message.text()}`);
+      }
+    });
+  context.pages().forEach(watch);
+  context.on("page", watch);
+  return violations;
+}
+
+/// Checks the headers that keep a page of the service to itself: its Content-Security-Policy
+/// (inline scripts by their hashes only), no framing, no sniffing, no referrer.
+export function checkPageHeaders(response, what) {
+  const headers = response.headers();
+  const policy = headers["content-security-policy"] || "";
+  check(policy.startsWith("default-src 'none'") && !policy.includes("unsafe-eval"), `${what} has a Content-Security-Policy`);
+  check(!/script-src[^;]*unsafe-inline/.test(policy), `${what} allows no inline script but its own`);
+  check(headers["x-frame-options"] === "DENY", `${what} may not be framed`);
+  check(headers["x-content-type-options"] === "nosniff" && headers["referrer-policy"] === "no-referrer", `${what} is not sniffed and sends no referrer`);
+}
+
 /// Executes the operation `operation` (its operationId, tag messages) and returns the status and
 /// body Swagger UI shows for this call (an earlier call's answer is cleared first).
 export async function execute(page, operation) {

@@ -6,7 +6,7 @@
 // usage: node swagger_login.mjs <service base URL> <screenshot path> <provider: dev | oidc-provider> <expected sub>
 // env:   CHROMIUM (default /usr/bin/chromium)
 
-import { check, execute, launch } from "./swagger.mjs";
+import { check, checkPageHeaders, execute, launch, watchPolicy } from "./swagger.mjs";
 
 const [base, screenshot, provider, expectedSub] = process.argv.slice(2);
 if (!base || !screenshot || !["dev", "oidc-provider"].includes(provider) || !expectedSub) {
@@ -19,6 +19,7 @@ if (!base || !screenshot || !["dev", "oidc-provider"].includes(provider) || !exp
 const signIn = {
   // The development issuer: a sub and the scopes, prefilled.
   dev: async (popup) => {
+    checkPageHeaders(await popup.reload(), "the sign-in page");
     await popup.locator("input[name=sub]").fill(expectedSub);
     check(await popup.locator("input[name=granted][value='read:messages']").isChecked(), "the sign-in page offers read:messages, checked");
     await popup.locator("button[type=submit]").click();
@@ -45,7 +46,8 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
-  await page.goto(`${base}/docs`);
+  const violations = watchPolicy(context, base);
+  checkPageHeaders(await page.goto(`${base}/docs`), "/docs");
   await page.locator("#operations-messages-getPrivateScoped").waitFor();
 
   let oauth = await openDialog(page);
@@ -56,7 +58,9 @@ try {
   await page.screenshot({ path: screenshot, fullPage: false });
   const [popup] = await Promise.all([page.waitForEvent("popup"), oauth.locator("button.authorize").click()]);
   await popup.waitForLoadState();
+  const receiver = popup.waitForResponse((response) => response.url().includes("/docs/oauth-receiver.html"));
   await signIn[provider](popup);
+  checkPageHeaders(await receiver, "the OAuth receiver page");
   await popup.waitForEvent("close");
   await oauth.locator("button", { hasText: "Logout" }).waitFor();
   check(true, `signed in at the ${provider} provider; the dialog offers Logout`);
@@ -76,6 +80,7 @@ try {
   await page.locator(".modal-ux button.btn-done").first().click();
   const loggedOut = await execute(page, "getPrivateScoped");
   check(loggedOut.status === "401", `after Logout GET /api/private-scoped shows ${loggedOut.status}`);
+  check(violations.length === 0, `the docs and the login work under their Content-Security-Policy: ${violations.length} violations ${violations.join("; ")}`);
 } finally {
   await browser.close();
 }

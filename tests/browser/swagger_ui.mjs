@@ -5,7 +5,7 @@
 // usage: node swagger_ui.mjs <service base URL> <screenshot path>
 // env:   CHROMIUM (default /usr/bin/chromium)
 
-import { check, execute, launch } from "./swagger.mjs";
+import { check, checkPageHeaders, execute, launch, watchPolicy } from "./swagger.mjs";
 
 const [base, screenshot] = process.argv.slice(2);
 if (!base || !screenshot) {
@@ -41,7 +41,8 @@ const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
   page.setDefaultTimeout(15000);
-  await page.goto(`${base}/docs`);
+  const violations = watchPolicy(page.context(), base);
+  checkPageHeaders(await page.goto(`${base}/docs`), "/docs");
   for (const operation of ["getPublic", "getPrivate", "getPrivateScoped"]) {
     await page.locator(`#operations-messages-${operation}`).waitFor();
   }
@@ -64,6 +65,8 @@ try {
   await page.locator("#operations-messages-getPrivate").waitFor();
   const afterReload = await execute(page, "getPrivate");
   check(afterReload.status === "200", `after a reload GET /api/private still shows ${afterReload.status}`);
+
+  check(violations.length === 0, `Swagger UI works under its Content-Security-Policy: ${violations.length} violations ${violations.join("; ")}`);
 
   await page.locator("#operations-messages-getPrivate").scrollIntoViewIfNeeded();
   await page.screenshot({ path: screenshot, fullPage: false });

@@ -5,16 +5,19 @@
 
 mod login;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use poem::{
     Endpoint, EndpointExt, Response, Route, get, handler,
+    http::HeaderValue,
     middleware::Compression,
     web::{CompressionAlgo, CompressionLevel, Data},
 };
 
 pub use login::{DocsLogin, OAUTH_SCHEME};
+
+use crate::http::{content_security_policy, html_page, inline_script_hashes};
 
 /// Where Swagger UI is served.
 pub const DOCS_PATH: &str = "/docs";
@@ -38,8 +41,12 @@ pub fn page(html: String, persist: bool, login: Option<&DocsLogin>) -> String {
         let at = page.find(from).unwrap_or_else(|| panic!("the Swagger UI page no longer has {from:?}"));
         page.replace_range(at..at + from.len(), to);
     };
-    // Beside /docs, so it holds behind a proxy that adds a path.
-    patch("spec: spec,", "url: location.pathname.replace(/\\/docs\\/?$/, \"\") + \"/openapi.json\",");
+    // Beside /docs, so it holds behind a proxy that adds a path; no badge from a validator on
+    // another site, which would be sent the spec's URL.
+    patch(
+        "spec: spec,",
+        "url: location.pathname.replace(/\\/docs\\/?$/, \"\") + \"/openapi.json\",\n        validatorUrl: null,",
+    );
     if persist {
         patch("deepLinking: true,", "deepLinking: true,\n        persistAuthorization: true,");
     }
@@ -50,19 +57,61 @@ pub fn page(html: String, persist: bool, login: Option<&DocsLogin>) -> String {
     page
 }
 
-#[derive(Clone)]
-struct SwaggerPage(Bytes);
+/// A page of the docs and its Content-Security-Policy: its own inline scripts, the service's
+/// spec and API, and — once the login issuer's endpoints are found — its token endpoint, where
+/// Swagger UI exchanges the login's code.
+struct SwaggerPage {
+    html: Bytes,
+    scripts: String,
+    login: Option<Arc<DocsLogin>>,
+    policy: HeaderValue,
+    policy_with_login: OnceLock<HeaderValue>,
+}
+
+impl SwaggerPage {
+    fn new(html: Bytes, login: Option<Arc<DocsLogin>>) -> Arc<Self> {
+        let scripts = inline_script_hashes(std::str::from_utf8(&html).unwrap_or_default()).join(" ");
+        let policy = Self::policy(&scripts, None);
+        Arc::new(SwaggerPage { html, scripts, login, policy, policy_with_login: OnceLock::new() })
+    }
+
+    fn policy(scripts: &str, token_endpoint: Option<String>) -> HeaderValue {
+        let connect = match token_endpoint {
+            Some(origin) => format!("connect-src 'self' {origin}"),
+            None => "connect-src 'self'".to_owned(),
+        };
+        content_security_policy(&[
+            &format!("script-src {scripts}"),
+            "style-src 'unsafe-inline'",
+            "img-src 'self' data:",
+            "font-src data:",
+            &connect,
+        ])
+    }
+
+    /// The policy now: with the token endpoint's origin once it is known.
+    fn current_policy(&self) -> HeaderValue {
+        let endpoints = self.login.as_ref().and_then(|login| login.endpoints());
+        match endpoints {
+            Some(endpoints) => self
+                .policy_with_login
+                .get_or_init(|| Self::policy(&self.scripts, Some(endpoints.token.origin().ascii_serialization())))
+                .clone(),
+            None => self.policy.clone(),
+        }
+    }
+}
 
 #[handler]
-fn swagger_page(Data(page): Data<&SwaggerPage>) -> Response {
-    Response::builder().content_type("text/html; charset=utf-8").body(page.0.clone())
+fn swagger_page(Data(page): Data<&Arc<SwaggerPage>>) -> Response {
+    html_page(page.html.clone(), page.current_policy())
 }
 
 /// The `/docs` routes: the page built from `html` (see [`page`]), and the OAuth receiver page
 /// taken from `swagger_ui`, poem-openapi's Swagger UI endpoint.
-pub fn swagger_ui(html: String, persist: bool, login: Option<&DocsLogin>, swagger_ui: impl Endpoint) -> Route {
-    let receiver = SwaggerPage(receiver_page(swagger_ui));
-    let page = SwaggerPage(Bytes::from(page(html, persist, login)));
+pub fn swagger_ui(html: String, persist: bool, login: Option<Arc<DocsLogin>>, swagger_ui: impl Endpoint) -> Route {
+    let receiver = SwaggerPage::new(receiver_page(swagger_ui), None);
+    let page = SwaggerPage::new(Bytes::from(page(html, persist, login.as_deref())), login);
     let compression = || {
         Compression::new()
             .algorithms([CompressionAlgo::GZIP, CompressionAlgo::BR])

@@ -56,7 +56,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The request's `Accept` cannot be met (406).
     NotAcceptable,
-    /// The request head did not arrive in time (408).
+    /// The request's head or body did not arrive in time (408).
     RequestTimeout,
     /// A body without a length where one is needed (411).
     LengthRequired,

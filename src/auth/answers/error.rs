@@ -209,11 +209,24 @@ pub struct JsonProblem(String);
 impl From<&serde_json::Error> for JsonProblem {
     fn from(error: &serde_json::Error) -> Self {
         let text = error.to_string();
-        JsonProblem(match text.rsplit_once(" at line ") {
-            Some((what, _)) => what.to_owned(),
-            None => text,
-        })
+        // serde_json quotes the value it did not expect, which comes from the token.
+        JsonProblem(echoed(text.rsplit_once(" at line ").map_or(text.as_str(), |(what, _)| what)))
     }
+}
+
+/// The longest text copied from a request (a token's `kid`, `iss`, a JSON problem) into an
+/// answer or a log line, in characters.
+pub const MAX_ECHOED_CHARS: usize = 128;
+
+/// `text` as an answer or a log line may quote it: without control characters, and cut to
+/// [`MAX_ECHOED_CHARS`] with `…` when longer.
+pub fn echoed(text: &str) -> String {
+    let mut kept = text.chars().filter(|c| !c.is_control());
+    let mut out: String = kept.by_ref().take(MAX_ECHOED_CHARS).collect();
+    if kept.next().is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// Why a request was refused, as a closed set of labels for logs and metrics.
@@ -551,6 +564,17 @@ mod tests {
     fn json_problems_leave_out_the_position() {
         let error = serde_json::from_str::<String>("5").unwrap_err();
         assert_eq!(JsonProblem::from(&error).to_string(), "invalid type: integer `5`, expected a string");
+    }
+
+    #[test]
+    fn values_from_a_request_are_quoted_bounded_and_without_control_characters() {
+        assert_eq!(echoed("key-1"), "key-1");
+        assert_eq!(echoed("a\r\nb\u{1b}[31m"), "ab[31m");
+        let long = echoed(&"k".repeat(11_500));
+        assert_eq!(long.chars().count(), MAX_ECHOED_CHARS + 1);
+        assert!(long.ends_with('…'));
+        let error = serde_json::from_str::<u64>(&format!("\"{}\"", "x".repeat(5_000))).unwrap_err();
+        assert!(JsonProblem::from(&error).to_string().chars().count() <= MAX_ECHOED_CHARS + 1);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub use body::{ErrorBody, ErrorCode};
 pub(crate) use challenge::SentAsHead;
 pub use challenge::{AuthChallenge, OfferedSchemes};
 pub use error::{
-    AuthError, InvalidRequest, JsonProblem, Malformed, Refusal, RejectionReason, TokenPart, TokenRejection,
+    AuthError, InvalidRequest, JsonProblem, Malformed, Refusal, RejectionReason, TokenPart, TokenRejection, echoed,
 };
 pub use proof_rejection::ProofRejection;
 pub use resource_metadata::{

@@ -76,6 +76,47 @@ pub enum FetchError {
     Timeout(Duration),
 }
 
+impl FetchError {
+    /// What went wrong, as a readiness probe may show it to anyone: each URL without userinfo,
+    /// query or fragment, and the kind of failure without its details (the causes, the texts
+    /// the provider sent), which go to the log.
+    pub fn summary(&self) -> String {
+        match self {
+            FetchError::UrlNotAllowed { why, .. } => {
+                format!("the metadata names a key set URL that is not allowed: it {why}")
+            }
+            FetchError::Transport { url, kind, .. } => format!("{}: {kind}", bare(url)),
+            FetchError::Status { url, status } => format!("{} answered {status}", bare(url)),
+            FetchError::TooLarge { url, limit } => format!("{} sent more than {limit} bytes", bare(url)),
+            FetchError::NotDiscovery { url, .. } => {
+                format!("{}: not an OpenID discovery document with issuer and jwks_uri", bare(url))
+            }
+            FetchError::NoDiscovery(failures) => {
+                let each: Vec<String> = failures.0.iter().map(FetchError::summary).collect();
+                format!("no metadata document names the issuer: {}", each.join("; "))
+            }
+            FetchError::IssuerMismatch { .. } => {
+                "the discovery document's issuer is not the configured issuer".to_owned()
+            }
+            FetchError::KeySet(super::key_set::KeySetError::NotJwks { .. }) => {
+                "the key set is not a JWKS document".to_owned()
+            }
+            FetchError::KeySet(error) => error.to_string(),
+            FetchError::Timeout(_) => self.to_string(),
+        }
+    }
+}
+
+/// `url` without userinfo, query and fragment.
+fn bare(url: &Url) -> String {
+    let mut bare = url.clone();
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    bare.set_query(None);
+    bare.set_fragment(None);
+    bare.to_string()
+}
+
 /// The failures of several attempts, written one after the other.
 #[derive(Debug, Clone)]
 pub struct Failures(pub Vec<FetchError>);

@@ -30,7 +30,7 @@ use super::{
     source::{FetchError, JwksSource},
 };
 use crate::auth::{
-    answers::{AuthError, TokenRejection},
+    answers::{AuthError, TokenRejection, echoed},
     observer::{AuthObserver, FetchOutcome},
     token_cache::TokenCache,
 };
@@ -133,7 +133,7 @@ impl KeyStore {
         if let Some(key) = fitting_key(&set, kid, alg)? {
             return Ok(key);
         }
-        let unknown = || AuthError::from(TokenRejection::UnknownKid { kid: kid.unwrap_or("(none)").to_owned() });
+        let unknown = || AuthError::from(TokenRejection::UnknownKid { kid: echoed(kid.unwrap_or("(none)")) });
         let fresh = if self.policy.may_refetch_for_unknown_kid(self.since_unknown_kid_refetch()) {
             self.refresh(Some(set.generation), FetchCause::UnknownKid { kid, alg }).await.ok()
         } else {
