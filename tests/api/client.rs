@@ -79,10 +79,12 @@ async fn a_generated_python_client_gets_typed_answers_and_typed_errors() {
 
     let running = crate::helpers::Running::start(&[("PORT", "0")]);
     let base = format!("http://{}", running.address);
+    let with_nonces = crate::helpers::Running::start(&crate::interop::NONCES_REQUIRED);
+    let nonce_base = format!("http://{}", with_nonces.address);
     let (token, unscoped) = (dev_token(&base, "read:messages").await, dev_token(&base, "write:messages").await);
     let status = std::process::Command::new("python3")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/python_client.py"))
-        .args([&base, &token, &unscoped])
+        .args([&base, &token, &unscoped, &nonce_base])
         .env("PYTHONPATH", &output)
         .status()
         .expect("python3 runs");

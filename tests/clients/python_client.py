@@ -3,7 +3,7 @@ openapi/openapi.json: typed answers for 200, typed ErrorBody for 401 and 403, th
 of GET /api/greeting, and a DPoP-bound token with proofs signed by joserfc (an independent JOSE
 implementation).
 
-usage: python3 python_client.py <base URL> <token with read:messages> <token without it>
+usage: python3 python_client.py <base URL> <token with read:messages> <token without it> <base URL of a service requiring DPoP nonces>
 (the generated package `protected_api_client` and joserfc must be importable)
 """
 
@@ -28,9 +28,11 @@ def check(condition: bool, message: str) -> None:
     print(f"ok - {message}")
 
 
-def dpop_proof(key: ECKey, method: str, url: str, token: str | None = None) -> str:
+def dpop_proof(key: ECKey, method: str, url: str, token: str | None = None, nonce: str | None = None) -> str:
     """A DPoP proof (RFC 9449 §4.2) made with joserfc."""
     claims = {"jti": str(uuid.uuid4()), "htm": method, "htu": url, "iat": int(time.time())}
+    if nonce is not None:
+        claims["nonce"] = nonce
     if token is not None:
         digest = hashlib.sha256(token.encode("ascii")).digest()
         claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
@@ -59,8 +61,28 @@ def check_dpop(base: str) -> None:
     check(scoped.status_code == 200, "GET /api/private-scoped with a new proof: 200")
 
 
+def check_dpop_nonce(base: str) -> None:
+    """With server nonces required: the first proof is refused with use_dpop_nonce and a nonce, the
+    retry with it succeeds, and every answer carries the nonce to use next."""
+    key = ECKey.generate_key("P-256")
+    token_url = f"{base}/dev/token"
+    minted = httpx.post(token_url, data={"scope": "read:messages"}, headers={"DPoP": dpop_proof(key, "POST", token_url)})
+    token = minted.json()["access_token"]
+    url = f"{base}/api/private"
+    client = AuthenticatedClient(base_url=base, token=token, prefix="DPoP", headers={"DPoP": dpop_proof(key, "GET", url, token)})
+    first = get_private.sync_detailed(client=client)
+    check(first.status_code == 401 and isinstance(first.parsed, ErrorBody), "nonces required, none sent: a typed 401 ErrorBody")
+    check(first.parsed.error == "use_dpop_nonce", "with error=use_dpop_nonce")
+    nonce = first.headers.get("dpop-nonce")
+    check(nonce is not None, "and the nonce in DPoP-Nonce")
+    retry = client.with_headers({"DPoP": dpop_proof(key, "GET", url, token, nonce)})
+    granted = get_private.sync_detailed(client=retry)
+    check(granted.status_code == 200 and isinstance(granted.parsed, AccessGranted), "the retry with the nonce: a typed AccessGranted")
+    check(granted.headers.get("dpop-nonce") is not None, "the answer carries the nonce to use next")
+
+
 def main() -> None:
-    base, token, unscoped = sys.argv[1:4]
+    base, token, unscoped, nonce_base = sys.argv[1:5]
     anonymous = Client(base_url=base)
 
     public = get_public.sync_detailed(client=anonymous)
@@ -87,6 +109,7 @@ def main() -> None:
     check(denied.parsed.error == "insufficient_scope", "with error=insufficient_scope")
 
     check_dpop(base)
+    check_dpop_nonce(nonce_base)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,24 @@ impl ApiResponse for AuthError {
                     "Malformed credentials (`invalid_request`): `Bearer` or `DPoP` without a token, several Authorization headers, or a `Bearer` token sent with a `DPoP` proof",
                     true,
                 ),
-                failure(
-                    401,
-                    "No access token (the challenges name the realm and no error), a token that is not acceptable (`invalid_token`, with the reason in `error_description`), or a DPoP proof that is not (`invalid_dpop_proof`)",
-                    true,
-                ),
+                MetaResponse {
+                    headers: vec![
+                        challenge_header(),
+                        MetaHeader {
+                            required: false,
+                            ..header(
+                                "DPoP-Nonce",
+                                "The nonce the next DPoP proof must carry, when the service requires nonces",
+                                MetaSchema::new("string"),
+                            )
+                        },
+                    ],
+                    ..failure(
+                        401,
+                        "No access token (the challenges name the realm and no error), a token that is not acceptable (`invalid_token`, with the reason in `error_description`), a DPoP proof that is not (`invalid_dpop_proof`), or, when the service requires DPoP nonces, a proof without the current one (`use_dpop_nonce`, with the nonce in `DPoP-Nonce`)",
+                        true,
+                    )
+                },
                 MetaResponse {
                     headers: vec![header(
                         "Retry-After",
@@ -60,16 +73,16 @@ impl<S: RequiredScope> ApiResponse for ScopeDenied<S> {
     }
 }
 
+fn challenge_header() -> MetaHeader {
+    header(
+        "WWW-Authenticate",
+        "RFC 6750 Bearer and RFC 9449 DPoP challenges, one per accepted scheme",
+        MetaSchema::new("string"),
+    )
+}
+
 fn failure(status: u16, description: &'static str, challenge: bool) -> MetaResponse {
-    let headers = if challenge {
-        vec![header(
-            "WWW-Authenticate",
-            "RFC 6750 Bearer and RFC 9449 DPoP challenges, one per accepted scheme",
-            MetaSchema::new("string"),
-        )]
-    } else {
-        Vec::new()
-    };
+    let headers = if challenge { vec![challenge_header()] } else { Vec::new() };
     MetaResponse {
         description,
         status: Some(status),
