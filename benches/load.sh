@@ -8,24 +8,35 @@
 #                            logging with the token cache on, RUST_LOG=warn with the token cache
 #                            on, default logging with the token cache off — and the criterion
 #                            benchmarks, pinned like the server: one report
-#   benches/load.sh flood    100,000 distinct valid tokens against /api/private (cache on):
-#                            the token cache stays within its capacity, memory stays bounded
+#   benches/load.sh flood    the memory benchmarks: floods of distinct ~11 KB tokens against the
+#                            release binary (benches/flood.rs: the token cache stays within
+#                            token_cache.max_bytes), and the DPoP replay store at 15,000 proofs/s
+#                            on a simulated clock (benches/replay.rs)
 #   benches/load.sh dpop     /api/private with a bearer token (as fast as it goes, and paced to
 #                            the DPoP run's rate) and with a DPoP-bound token and a new
-#                            pre-generated proof per request, against the in-memory replay store
-#                            and against Redis (a redis-server on PORT+3), alternating; the extra
-#                            server CPU time of a DPoP request against the criterion time of one
-#                            whole DPoP check
+#                            pre-generated proof per request, sustained at full rate for
+#                            DPOP_SUSTAIN (60 s) with dpop.max_age shortened to DPOP_MAX_AGE (15 s),
+#                            so the replay store turns over 4 times; without and with nonces;
+#                            against the in-memory replay store and Redis (a redis-server on
+#                            PORT+3), alternating: 503s and other refusals, the proofs the store
+#                            holds and their bytes; the extra server CPU time of a DPoP request
+#                            against the criterion time of one whole DPoP check, and DPoP req/s
+#                            against openssl's ES256 verifications/s on the same core
 #
 # Environment: DURATION (default 10s), CONNECTIONS (64), ROUNDS (3: each round runs every
 # configuration and route in turn, so a drift of the machine affects them alike; each figure is
-# the run with the median req/s), FLOOD_TOKENS (100000), DPOP_PROOFS (proofs per wrk thread and
-# run, 125000), PORT (3900; the issuer takes PORT+2).
+# the run with the median req/s), FLOOD_TOKENS (20000, for benches/flood.rs), DPOP_SUSTAIN,
+# DPOP_MAX_AGE, PORT (3900; the issuer takes PORT+2).
 # The server is pinned to core 0 and wrk to the other cores when taskset and 2+ cores exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-table}
+if [ "$mode" = flood ]; then
+  cargo bench --bench flood
+  cargo bench --bench replay
+  exit 0
+fi
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
 port=${PORT:-3900}
@@ -62,17 +73,17 @@ start_issuer() {
 }
 
 # Starts the server in the production profile from the empty directory, with `logging`
-# `default` (RUST_LOG unset: JSON lines at info) or `warn`, the token cache on or off, and the
-# DPoP replay store (default memory); its stdout goes to $work/server.log. Sets startup_ms to the
-# time to the first /healthz 200.
+# `default` (RUST_LOG unset: JSON lines at info) or `warn`, the token cache on or off, the DPoP
+# replay store (default memory) and any further NAME=value settings; its stdout goes to
+# $work/server.log. Sets startup_ms to the time to the first /healthz 200.
 start_server() {
   local logging=$1 cache=$2 store=${3:-memory} started
-  local -a log_level=()
+  local -a log_level=() extra=("${@:4}")
   [ "$logging" = warn ] && log_level=(RUST_LOG=warn)
   started=$(date +%s%N)
   env -C "$work/run" -u RUST_LOG "${log_level[@]}" APP_PROFILE=production AUTH0_ISSUER="$issuer_base/dev/" \
     AUTH0_API_AUDIENCE=$audience APP_TOKEN_CACHE__ENABLED="$cache" APP_DPOP__REPLAY_STORE="$store" PORT=$port \
-    "${pin_server[@]}" "$binary" >"$work/server.log" 2>&1 &
+    "${extra[@]}" "${pin_server[@]}" "$binary" >"$work/server.log" 2>&1 &
   server_pid=$!
   until curl -fs "$base/healthz" >/dev/null 2>&1; do
     kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
@@ -110,7 +121,7 @@ server_ticks() {
 drive_once() {
   local out="$work/wrk.txt" before after
   before=$(server_ticks)
-  "${pin_load[@]}" wrk -t2 -c"$connections" -d"$duration" --latency "$@" >"$out"
+  "${pin_load[@]}" wrk -t2 -c"$connections" -d"${RUN_DURATION:-$duration}" --latency "$@" >"$out"
   after=$(server_ticks)
   awk -v before="$before" -v after="$after" -v hz="$(getconf CLK_TCK)" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
@@ -131,31 +142,6 @@ row() {
 }
 
 start_issuer
-
-if [ "$mode" = flood ]; then
-  count=${FLOOD_TOKENS:-100000}
-  echo "minting $count tokens..." >&2
-  mkdir -p "$work/tokens"
-  while [ "$(cat "$work"/tokens/*.txt 2>/dev/null | wc -l)" -lt "$count" ]; do
-    TOKENS_DIR="$work/tokens" "${pin_load[@]}" wrk -t2 -c16 -d5s -s benches/load/mint.lua "$issuer_base" >/dev/null
-  done
-  awk -v n="$count" 'NR <= n' "$work"/tokens/*.txt >"$work/flood.txt"
-  start_server default true
-  before=$(peak_rss_mib)
-  read -r rps p50 p99 bad _ _ _ < <(TOKENS_FILE="$work/flood.txt" drive_once -s benches/load/flood.lua "$base")
-  entries=$(curl -fs "$base/metrics" | awk '/^auth_token_cache_entries / { print $2 }')
-  capacity=$(awk -F' *= *' '/^\[token_cache\]/ { s = 1 } s && $1 == "max_entries" { print $2; exit }' settings/default.toml)
-  echo
-  echo "flood: $count distinct valid tokens, $connections connections, $duration, production profile, server $(uname -m) $(nproc) cores"
-  echo
-  row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "peak RSS MiB"
-  row "---" "---" "---" "---" "---" "---"
-  row "/api/private, distinct tokens" "$rps" "$p50" "$p99" "$bad" "$(peak_rss_mib)"
-  echo
-  echo "peak RSS before the flood: ${before} MiB; token cache entries after: ${entries} (capacity ${capacity})"
-  stop_server
-  exit 0
-fi
 
 # Runs the criterion benchmarks whose names match `filter`, on the server's core, so the cost of
 # one check is measured in this run; writes "name<TAB>µs" lines to $work/criterion.txt.
@@ -178,52 +164,106 @@ if [ "$mode" = dpop ]; then
   redis_pid=$!
   criterion "dpop|cache hit\$"
   whole_us=$(awk -F'\t' '/whole check/ { print $2 }' "$work/criterion.txt")
+  # The physical limit: ES256 verifications per second on the server's core.
+  verify_per_s=$("${pin_server[@]}" openssl speed -seconds 3 ecdsap256 2>/dev/null | awk '/nistp256/ { print $(NF) }' | tail -1)
   proof_key="$work/dpop-key.pem"
-  proof() { "${pin_load[@]}" "$binary" dpop-proof --key "$proof_key" "$@" 2>/dev/null; }
+  proof() { "$binary" dpop-proof --key "$proof_key" "$@" 2>/dev/null; }
   dpop_token=$(curl -fs "$issuer_base/dev/token" -H "DPoP: $(proof POST "$issuer_base/dev/token")" -d scope=read:messages |
     sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   bearer_token=$(token)
-  per_thread=${DPOP_PROOFS:-125000}
+  max_age=${DPOP_MAX_AGE:-15}
+  sustain=${DPOP_SUSTAIN:-60}
+  nonce_secret=load-run-nonce-secret-of-at-least-32-bytes
+  dpop_env=(APP_DPOP__MAX_AGE="${max_age}s" APP_DPOP__NONCE_SECRET="$nonce_secret" APP_DPOP__NONCE_LIFETIME=1h)
+  # Signs the proofs of a run of about `seconds` at `rate` requests/s, one file per wrk thread,
+  # their iat advancing one second per `rate` proofs sent, from a few seconds after signing ends
+  # (ahead of the clock by less than dpop.leeway): at full rate every proof is fresh when sent,
+  # and the replay store holds max_age of traffic, as in a steady state.
+  sign_proofs() {
+    local rate=$1 seconds=$2 nonce=${3:-} count per_second start
+    count=$((rate * seconds * 115 / 100 / 2))
+    per_second=$((rate / 2))
+    start=$(($(date +%s) + count / 20000 + 5))
+    local -a with_nonce=()
+    [ -n "$nonce" ] && with_nonce=(--nonce "$nonce")
+    rm -rf "$work/proofs"
+    mkdir -p "$work/proofs"
+    for thread in 1 2; do
+      proof --count "$count" --iat "$start" --per-second "$per_second" --token "$dpop_token" "${with_nonce[@]}" \
+        GET "$base/api/private" >"$work/proofs/proofs-$thread.txt" &
+    done
+    wait
+  }
+  metric() { curl -fs "$base/metrics" | awk -v name="$1" '$1 == name { print $2 }'; }
+  refusals() {
+    curl -fs "$base/metrics" | awk '/^auth_rejections_total/ { sub(/.*reason="/, ""); sub(/"}/, ""); printf "%s%s", sep, $0; sep = ", " }'
+  }
+  redis_memory() { redis-cli -p "$redis_port" INFO memory | awk -F: '/^used_memory:/ { print $2 + 0 }'; }
   stores=(memory "redis://127.0.0.1:$redis_port")
-  for store in memory redis; do
-    for run in bearer dpop paced; do : >"$work/$store.$run"; done
+  for name in memory redis; do
+    for run in bearer paced dpop nonce; do : >"$work/$name.$run"; done
   done
-  for _ in $(seq "${ROUNDS:-3}"); do
+  : >"$work/stores"
+  for round in $(seq "${ROUNDS:-3}"); do
     for store in "${stores[@]}"; do
       name=${store%%:*}
-      start_server default true "$store"
+      start_server default true "$store" "${dpop_env[@]}"
       echo "$(drive_once -H "Authorization: Bearer $bearer_token" "$base/api/private") $(peak_rss_mib)" >>"$work/$name.bearer"
-      echo "signing $((2 * per_thread)) proofs..." >&2
-      mkdir -p "$work/proofs"
-      for thread in 1 2; do
-        proof --count "$per_thread" --token "$dpop_token" GET "$base/api/private" >"$work/proofs/proofs-$thread.txt"
-      done
-      dpop_run=$(PROOFS_DIR="$work/proofs" DPOP_TOKEN="$dpop_token" drive_once -s benches/load/dpop.lua "$base")
-      echo "$dpop_run $(peak_rss_mib)" >>"$work/$name.dpop"
-      # Bearer requests at the DPoP run's rate: the load generator then sleeps between answers
-      # as it does in the DPoP run, and waking it costs the server the same.
-      pace_ms=$(awk -v rps="${dpop_run%% *}" -v c="$connections" 'BEGIN { printf "%d", c * 1000 / rps + 0.5 }')
-      echo "$(PACE_MS="$pace_ms" BEARER_TOKEN="$bearer_token" drive_once -s benches/load/paced.lua "$base") $(peak_rss_mib)" >>"$work/$name.paced"
+      # The rate of a short DPoP run sets the pace of the proofs' iat for the sustained one.
+      sign_proofs 20000 4
+      rate=$(RUN_DURATION=4s PROOFS_DIR="$work/proofs" DPOP_TOKEN="$dpop_token" drive_once -s benches/load/dpop.lua "$base" | awk '{ print $1 }')
       stop_server
+      for nonces in disabled required; do
+        run=$([ "$nonces" = disabled ] && echo dpop || echo nonce)
+        start_server default true "$store" "${dpop_env[@]}" APP_DPOP__NONCE="$nonces"
+        nonce=""
+        if [ "$nonces" = required ]; then
+          nonce=$(curl -s -D - -o /dev/null "$base/api/private" -H "Authorization: DPoP $dpop_token" \
+            -H "DPoP: $(proof --token "$dpop_token" GET "$base/api/private")" | awk -F': ' 'tolower($1) == "dpop-nonce" { print $2 }' | tr -d '\r')
+        fi
+        echo "signing proofs for ${sustain}s at $rate/s ($name, nonces $nonces)..." >&2
+        sign_proofs "$rate" "$sustain" "$nonce"
+        [ "$name" = redis ] && redis-cli -p "$redis_port" FLUSHALL >/dev/null && redis_before=$(redis_memory)
+        dpop_run=$(RUN_DURATION="${sustain}s" PROOFS_DIR="$work/proofs" DPOP_TOKEN="$dpop_token" drive_once -s benches/load/dpop.lua "$base")
+        if [ "$name" = memory ]; then
+          held="$(metric dpop_replay_store_entries) $(metric dpop_replay_store_bytes)"
+        else
+          held="$(redis-cli -p "$redis_port" DBSIZE) $(($(redis_memory) - redis_before))"
+        fi
+        echo "$dpop_run $(peak_rss_mib) $held" >>"$work/$name.$run"
+        echo "round $round, $name, nonces $nonces: $(refusals)" >>"$work/stores"
+        if [ "$run" = dpop ]; then
+          # Bearer requests at the DPoP run's rate: the load generator then sleeps between answers
+          # as it does in the DPoP run, and waking it costs the server the same.
+          pace_ms=$(awk -v rps="${dpop_run%% *}" -v c="$connections" 'BEGIN { printf "%d", c * 1000 / rps + 0.5 }')
+          echo "$(PACE_MS="$pace_ms" BEARER_TOKEN="$bearer_token" drive_once -s benches/load/paced.lua "$base") $(peak_rss_mib)" >>"$work/$name.paced"
+        fi
+        stop_server
+      done
     done
   done
   echo
-  echo "wrk: $connections connections, $duration per run, 2 threads, ${ROUNDS:-3} rounds (medians); server: release binary, production profile, default logging, token cache on, pinned: ${pin_server[*]:-no}; $(nproc) cores, $(uname -m)"
+  echo "wrk: $connections connections, 2 threads, ${ROUNDS:-3} rounds (medians); bearer runs $duration, DPoP runs ${sustain}s with dpop.max_age ${max_age}s (the replay store holds ${max_age}s of traffic, ${sustain}s is $((sustain / max_age)) windows); server: release binary, production profile, default logging, token cache on, pinned: ${pin_server[*]:-no}; $(nproc) cores, $(uname -m)"
   echo
-  table_row() { printf "| %-52s | %9s | %8s | %8s | %8s | %9s | %11s | %12s |\n" "$@"; }
-  table_row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "user µs" "kernel µs" "peak RSS MiB"
-  table_row "---" "---" "---" "---" "---" "---" "---" "---"
+  table_row() { printf "| %-48s | %9s | %8s | %8s | %8s | %9s | %11s | %12s | %12s | %11s |\n" "$@"; }
+  table_row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "user µs" "kernel µs" "peak RSS MiB" "proofs held" "bytes/proof"
+  table_row "---" "---" "---" "---" "---" "---" "---" "---" "---" "---"
   for name in memory redis; do
-    for run in bearer paced dpop; do
+    for run in bearer paced dpop nonce; do
       case $run in
         bearer) what="bearer, as fast as it goes" ;;
         paced) what="bearer, at the DPoP run's rate" ;;
         dpop) what="DPoP, a new proof per request" ;;
+        nonce) what="DPoP with nonces required" ;;
       esac
-      read -r rps p50 p99 bad usr sys _ rss < <(median <"$work/$name.$run")
-      table_row "/api/private, $what (store: $name)" "$rps" "$p50" "$p99" "$bad" "$usr" "$sys" "$rss"
+      read -r rps p50 p99 bad usr sys _ rss entries bytes < <(median <"$work/$name.$run")
+      per_proof=$([ -n "${entries:-}" ] && [ "${entries:-0}" -gt 0 ] && awk -v b="$bytes" -v e="$entries" 'BEGIN { printf "%.1f", b / e }' || echo "")
+      table_row "/api/private, $what ($name)" "$rps" "$p50" "$p99" "$bad" "$usr" "$sys" "$rss" "${entries:-}" "$per_proof"
     done
   done
+  echo
+  echo "refusals counted by the server in each DPoP run (auth_rejections_total by reason):"
+  sed 's/^/  /' "$work/stores"
   echo
   printf "| %-55s | %9s |\n" "criterion, pinned like the server" "µs"
   printf "| %-55s | %9s |\n" "---" "---"
@@ -237,6 +277,10 @@ if [ "$mode" = dpop ]; then
       printf "store %s: extra server CPU per DPoP request over bearer at the same rate %.1f µs = %.2f × the criterion whole DPoP check (%.2f µs); user time alone %.1f µs = %.2f ×; over bearer as fast as it goes %.1f µs = %.2f ×\n",
         name, same, same / whole, whole, user, user / whole, saturated, saturated / whole }'
   done
+  rps() { median <"$work/$1" | awk '{ print $1 }'; }
+  awk -v dpop="$(rps memory.dpop)" -v nonce="$(rps memory.nonce)" -v verify="${verify_per_s:-0}" 'BEGIN {
+    printf "DPoP requests/s (memory store) / ES256 verifications/s of openssl speed on the same core (%.0f): %.2f; with nonces / without: %.2f\n",
+      verify, verify > 0 ? dpop / verify : 0, nonce / dpop }'
   exit 0
 fi
 

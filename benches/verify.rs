@@ -121,12 +121,12 @@ fn dpop(c: &mut Criterion, runtime: &tokio::runtime::Runtime, service: &Service)
     let url = format!("http://{}/api/private", service.address);
     let target = ProofTarget { method: "GET", path: "/api/private" };
     let claims = runtime.block_on(service.verifier.verify(&token)).expect("a valid token");
-    let proof = key.proof("GET", &url, unix_now(), Some(&token)).unwrap();
+    let proof = key.proof("GET", &url, unix_now(), Some(&token), None).unwrap();
     c.bench_function("dpop: proof check (ES256)", |b| b.iter(|| service.dpop.check_proof(&proof, target).unwrap()));
     c.bench_function("dpop: whole check, new proof each time (memory store)", |b| {
         b.iter_custom(|iterations| {
             let proofs: Vec<String> =
-                (0..iterations).map(|_| key.proof("GET", &url, unix_now(), Some(&token)).unwrap()).collect();
+                (0..iterations).map(|_| key.proof("GET", &url, unix_now(), Some(&token), None).unwrap()).collect();
             runtime.block_on(async {
                 let started = Instant::now();
                 for proof in &proofs {

@@ -86,7 +86,14 @@ impl DpopKey {
 
     /// A proof for `method` on `url` made at Unix time `iat`, with a random `jti`, and `ath`
     /// for `access_token` when one is given.
-    pub fn proof(&self, method: &str, url: &str, iat: i64, access_token: Option<&str>) -> io::Result<String> {
+    pub fn proof(
+        &self,
+        method: &str,
+        url: &str,
+        iat: i64,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> io::Result<String> {
         let header = json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk });
         let mut claims = json!({
             "jti": uuid::Uuid::new_v4().to_string(),
@@ -96,6 +103,9 @@ impl DpopKey {
         });
         if let Some(token) = access_token {
             claims["ath"] = URL_SAFE_NO_PAD.encode(digest(&SHA256, token.as_bytes())).into();
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = nonce.into();
         }
         let signing_input =
             format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));

@@ -4,10 +4,13 @@ use protected_api::{api, auth::unix_now, dpop_key::DpopKey, settings, startup::A
 
 const USAGE: &str = "usage: protected-api            run the service (settings: settings/ and the environment)
        protected-api openapi [--yaml]   print the OpenAPI spec
-       protected-api dpop-proof [--key FILE] [--token TOKEN] [--count N] METHOD URL
+       protected-api dpop-proof [--key FILE] [--token TOKEN] [--nonce NONCE] [--count N]
+                                [--iat UNIX_TIME] [--per-second N] METHOD URL
                                  print DPoP proofs (one per line) for METHOD on URL, signed by the
                                  P-256 key in FILE (default dpop-key.pem, created if missing);
-                                 with --token, bound to that access token (ath)";
+                                 with --token, bound to that access token (ath); with --nonce,
+                                 carrying the service's nonce; made now, or at --iat, and with
+                                 --per-second one second later every N proofs (for load runs)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -115,25 +118,23 @@ async fn serve() -> ExitCode {
     }
 }
 
-/// `dpop-proof`: prints proofs made now.
+/// `dpop-proof`: prints proofs.
 fn dpop_proof(args: &[&str]) -> ExitCode {
-    let (mut key, mut token, mut count, mut positional) = ("dpop-key.pem", None, 1_usize, Vec::new());
+    let mut options = ProofOptions::default();
+    let mut positional = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        match (*arg, args.clone().next()) {
-            ("--key", Some(value)) => key = value,
-            ("--token", Some(value)) => token = Some(*value),
-            ("--count", Some(value)) if value.parse::<usize>().is_ok_and(|n| n > 0) => {
-                count = value.parse().unwrap_or(1);
-            }
-            (flag, _) if flag.starts_with("--") => {
-                eprintln!("{USAGE}");
-                return ExitCode::from(2);
-            }
+        let valid = match (*arg, args.clone().next()) {
+            (flag, Some(value)) if flag.starts_with("--") => options.set(flag, value),
+            (flag, None) if flag.starts_with("--") => false,
             (value, _) => {
                 positional.push(value);
                 continue;
             }
+        };
+        if !valid {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
         }
         args.next();
     }
@@ -141,17 +142,18 @@ fn dpop_proof(args: &[&str]) -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let key = match DpopKey::load_or_create(std::path::Path::new(key)) {
+    let key = match DpopKey::load_or_create(std::path::Path::new(options.key)) {
         Ok(key) => key,
         Err(error) => {
-            eprintln!("cannot use the DPoP key {key}: {error}");
+            eprintln!("cannot use the DPoP key {}: {error}", options.key);
             return ExitCode::from(1);
         }
     };
-    let now = unix_now();
+    let first = options.iat.unwrap_or_else(unix_now);
     let mut out = String::new();
-    for _ in 0..count {
-        match key.proof(method, url, now, token) {
+    for n in 0..options.count {
+        let iat = first + i64::try_from(n / options.per_second).unwrap_or(i64::MAX);
+        match key.proof(method, url, iat, options.token, options.nonce) {
             Ok(proof) => {
                 out.push_str(&proof);
                 out.push('\n');
@@ -164,6 +166,48 @@ fn dpop_proof(args: &[&str]) -> ExitCode {
     }
     print!("{out}");
     ExitCode::SUCCESS
+}
+
+/// The options of `dpop-proof`.
+struct ProofOptions<'a> {
+    key: &'a str,
+    token: Option<&'a str>,
+    nonce: Option<&'a str>,
+    count: usize,
+    iat: Option<i64>,
+    per_second: usize,
+}
+
+impl Default for ProofOptions<'_> {
+    fn default() -> Self {
+        ProofOptions { key: "dpop-key.pem", token: None, nonce: None, count: 1, iat: None, per_second: usize::MAX }
+    }
+}
+
+impl<'a> ProofOptions<'a> {
+    /// Takes `--flag value`; whether both are valid.
+    fn set(&mut self, flag: &str, value: &'a str) -> bool {
+        let positive = || value.parse::<usize>().ok().filter(|n| *n > 0);
+        match flag {
+            "--key" => self.key = value,
+            "--token" => self.token = Some(value),
+            "--nonce" => self.nonce = Some(value),
+            "--count" => match positive() {
+                Some(count) => self.count = count,
+                None => return false,
+            },
+            "--per-second" => match positive() {
+                Some(per_second) => self.per_second = per_second,
+                None => return false,
+            },
+            "--iat" => match value.parse() {
+                Ok(iat) => self.iat = Some(iat),
+                Err(_) => return false,
+            },
+            _ => return false,
+        }
+        true
+    }
 }
 
 /// Where to click and what to paste when the development issuer runs.
