@@ -188,11 +188,13 @@ if [ "$mode" = dpop ]; then
     [ -n "$nonce" ] && with_nonce=(--nonce "$nonce")
     rm -rf "$work/proofs"
     mkdir -p "$work/proofs"
+    local -a signers=()
     for thread in 1 2; do
       proof --count "$count" --iat "$start" --per-second "$per_second" --token "$dpop_token" "${with_nonce[@]}" \
         GET "$base/api/private" >"$work/proofs/proofs-$thread.txt" &
+      signers+=($!)
     done
-    wait
+    wait "${signers[@]}"
   }
   metric() { curl -fs "$base/metrics" | awk -v name="$1" '$1 == name { print $2 }'; }
   refusals() {
@@ -245,7 +247,7 @@ if [ "$mode" = dpop ]; then
   echo
   echo "wrk: $connections connections, 2 threads, ${ROUNDS:-3} rounds (medians); bearer runs $duration, DPoP runs ${sustain}s with dpop.max_age ${max_age}s (the replay store holds ${max_age}s of traffic, ${sustain}s is $((sustain / max_age)) windows); server: release binary, production profile, default logging, token cache on, pinned: ${pin_server[*]:-no}; $(nproc) cores, $(uname -m)"
   echo
-  table_row() { printf "| %-48s | %9s | %8s | %8s | %8s | %9s | %11s | %12s | %12s | %11s |\n" "$@"; }
+  table_row() { printf "| %-58s | %9s | %8s | %8s | %8s | %9s | %11s | %12s | %12s | %11s |\n" "$@"; }
   table_row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "user µs" "kernel µs" "peak RSS MiB" "proofs held" "bytes/proof"
   table_row "---" "---" "---" "---" "---" "---" "---" "---" "---" "---"
   for name in memory redis; do
@@ -280,7 +282,7 @@ if [ "$mode" = dpop ]; then
   rps() { median <"$work/$1" | awk '{ print $1 }'; }
   awk -v dpop="$(rps memory.dpop)" -v nonce="$(rps memory.nonce)" -v verify="${verify_per_s:-0}" 'BEGIN {
     printf "DPoP requests/s (memory store) / ES256 verifications/s of openssl speed on the same core (%.0f): %.2f; with nonces / without: %.2f\n",
-      verify, verify > 0 ? dpop / verify : 0, nonce / dpop }'
+      verify, (verify > 0 ? dpop / verify : 0), nonce / dpop }'
   exit 0
 fi
 
