@@ -504,6 +504,24 @@ pub fn service_command(env: &[(&str, &str)]) -> std::process::Command {
     command
 }
 
+/// Spawns `command`, retrying while its executable is "text file busy".
+///
+/// A binary copied by a test is briefly held open for writing by any child another test forks
+/// in that moment (the descriptor lives until that child's exec), and exec fails with ETXTBSY.
+fn spawn_when_not_busy(command: &mut std::process::Command) -> std::process::Child {
+    const ETXTBSY: i32 = 26;
+    let mut attempts = 0;
+    loop {
+        match command.spawn() {
+            Err(error) if error.raw_os_error() == Some(ETXTBSY) && attempts < 100 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result.expect("the service binary starts"),
+        }
+    }
+}
+
 /// The running binary; killed when dropped if it has not stopped by itself.
 pub struct Running {
     pub child: std::process::Child,
@@ -544,12 +562,8 @@ impl Running {
     /// the address it listens on.
     pub fn spawn(mut command: std::process::Command) -> Self {
         use std::io::{BufRead, BufReader};
-        let mut child = command
-            .env("NO_COLOR", "1")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
-            .spawn()
-            .unwrap();
+        command.env("NO_COLOR", "1").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit());
+        let mut child = spawn_when_not_busy(&mut command);
         let stdout = child.stdout.take().unwrap();
         let output = Arc::new(Mutex::new(Vec::new()));
         let (sender, lines) = std::sync::mpsc::channel();
