@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use protected_api::auth::dpop::{KeyId, MemoryReplayStore, ProofId};
+use jwt_resource_server::dpop::{KeyId, MemoryReplayStore, ProofId};
 
 const RATE: u64 = 15_000;
 const MAX_AGE: i64 = 60;
@@ -63,7 +63,7 @@ fn simulate(seconds: i64, keys: u64) -> Run {
         }
         busy += started.elapsed();
         checks += RATE;
-        let (entries, allocated) = store.usage();
+        let jwt_resource_server::Usage { entries, bytes: allocated } = store.usage();
         held = held.max(entries);
         bytes = bytes.max(allocated);
     }

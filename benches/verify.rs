@@ -10,19 +10,22 @@ use std::{future::pending, net::SocketAddr, sync::Arc, time::Instant};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use criterion::{Criterion, criterion_group, criterion_main};
+use dpop_signer::DpopKey;
 use figment::providers::Serialized;
-use jsonwebtoken::Algorithm;
+use jwt_resource_server::{Algorithm, Claims, Clock, KeySet, ResourceServer, SystemClock, Verifier, dpop::ProofTarget};
 use protected_api::{
-    auth::{Claims, DpopChecker, KeySet, ProofTarget, Verifier, unix_now},
     dev_issuer::{DevIssuer, TokenOrder},
-    dpop_key::DpopKey,
     settings::{self, Sources},
     startup::Application,
 };
 
-/// A verifier trusting nine issuers that are never reached and, last, `issuer` (a running
+fn unix_now() -> i64 {
+    SystemClock.now().unix_seconds()
+}
+
+/// A resource server trusting nine issuers that are never reached and, last, `issuer` (a running
 /// development issuer): the worst place for the issuer a token names.
-async fn ten_issuers(issuer: &DevIssuer, token_cache: bool) -> Arc<Verifier> {
+async fn ten_issuers(issuer: &DevIssuer, token_cache: bool) -> Arc<ResourceServer> {
     let mut issuers: Vec<String> = (1..10).map(|n| format!("http://127.0.0.1:9/issuer-{n}/")).collect();
     issuers.push(issuer.issuer().to_owned());
     let figment = Sources::built_in("production")
@@ -33,19 +36,24 @@ async fn ten_issuers(issuer: &DevIssuer, token_cache: bool) -> Arc<Verifier> {
         .merge(Serialized::default("token_cache.enabled", token_cache));
     let settings = settings::extract(figment).expect("settings");
     let application = Application::build(&settings).await.expect("application");
-    let verifier = Arc::clone(&application.state().verifier);
+    let server = Arc::clone(application.state().guard.server());
     tokio::spawn(application.run_until(pending()));
-    verifier.issuers().last().unwrap().key_store().warm_up().await;
-    verifier
+    server.verifier().issuers().last().unwrap().key_store().warm_up().await;
+    server
 }
 
-/// A running service with the development issuer: its verifier, the issuer, its DPoP checker
-/// (the in-memory replay store) and its address.
+/// A running service with the development issuer: its resource server (with the in-memory
+/// replay store), the issuer and its address.
 struct Service {
-    verifier: Arc<Verifier>,
+    server: Arc<ResourceServer>,
     issuer: Arc<DevIssuer>,
-    dpop: Arc<DpopChecker>,
     address: SocketAddr,
+}
+
+impl Service {
+    fn verifier(&self) -> &Verifier {
+        self.server.verifier()
+    }
 }
 
 async fn service(token_cache: bool) -> Service {
@@ -58,51 +66,52 @@ async fn service(token_cache: bool) -> Service {
         .merge(Serialized::default("dpop.replay_capacity", 10_000_000));
     let settings = settings::extract(figment).expect("settings");
     let application = Application::build(&settings).await.expect("application");
-    let verifier = Arc::clone(&application.state().verifier);
+    let server = Arc::clone(application.state().guard.server());
     let issuer = Arc::clone(application.state().dev_issuer.as_ref().expect("the development issuer"));
-    let dpop = Arc::clone(application.state().dpop.as_ref().expect("DPoP is allowed by default"));
     let address = application.address();
     tokio::spawn(application.run_until(pending()));
-    verifier.issuers()[0].key_store().warm_up().await;
-    Service { verifier, issuer, dpop, address }
+    server.warm_up().await;
+    Service { server, issuer, address }
 }
 
 fn verification(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let (without_cache, with_cache) = runtime.block_on(async { (service(false).await, service(true).await) });
-    let (uncached, issuer) = (Arc::clone(&without_cache.verifier), Arc::clone(&without_cache.issuer));
-    let (cached, cached_issuer) = (Arc::clone(&with_cache.verifier), Arc::clone(&with_cache.issuer));
+    let (uncached, issuer) = (without_cache.verifier(), Arc::clone(&without_cache.issuer));
+    let (cached, cached_issuer) = (with_cache.verifier(), Arc::clone(&with_cache.issuer));
     let order = TokenOrder { sub: "bench-user".into(), scope: "read:messages".into(), expires_in: 3600, jkt: None };
-    let token = issuer.mint(&order, unix_now()).unwrap();
-    let cached_token = cached_issuer.mint(&order, unix_now()).unwrap();
+    let token = issuer.mint(&order).unwrap();
+    let cached_token = cached_issuer.mint(&order).unwrap();
     runtime.block_on(async {
-        uncached.verify(&token).await.expect("a valid token");
-        cached.verify(&cached_token).await.expect("a valid token");
+        uncached.verify::<()>(&token).await.expect("a valid token");
+        cached.verify::<()>(&cached_token).await.expect("a valid token");
     });
 
     c.bench_function("verify: RS256, key cached, token cache off", |b| {
-        b.to_async(&runtime).iter(|| async { uncached.verify(&token).await.unwrap() })
+        b.to_async(&runtime).iter(|| async { uncached.verify::<()>(&token).await.unwrap() })
     });
     let ten = runtime.block_on(ten_issuers(&issuer, false));
+    let ten = ten.verifier();
     c.bench_function("verify: RS256, token cache off, 10 issuers", |b| {
-        b.to_async(&runtime).iter(|| async { ten.verify(&token).await.unwrap() })
+        b.to_async(&runtime).iter(|| async { ten.verify::<()>(&token).await.unwrap() })
     });
     c.bench_function("verify: verified-token cache hit", |b| {
-        b.to_async(&runtime).iter(|| async { cached.verify(&cached_token).await.unwrap() })
+        b.to_async(&runtime).iter(|| async { cached.verify::<()>(&cached_token).await.unwrap() })
     });
     let ten_cached = runtime.block_on(ten_issuers(&issuer, true));
+    let ten_cached = ten_cached.verifier();
     c.bench_function("verify: verified-token cache hit, 10 issuers", |b| {
-        b.to_async(&runtime).iter(|| async { ten_cached.verify(&token).await.unwrap() })
+        b.to_async(&runtime).iter(|| async { ten_cached.verify::<()>(&token).await.unwrap() })
     });
     let garbage = "eyJhbGciOiJSUzI1NiJ9.not-base64!.signature";
     c.bench_function("verify: garbage token (401)", |b| {
-        b.to_async(&runtime).iter(|| async { uncached.verify(garbage).await.unwrap_err() })
+        b.to_async(&runtime).iter(|| async { uncached.verify::<()>(garbage).await.unwrap_err() })
     });
     let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap();
     c.bench_function("claims: parse a token's payload", |b| b.iter(|| Claims::from_payload(payload.clone()).unwrap()));
     let jwks = issuer.jwks_document().as_bytes().to_vec();
     c.bench_function("key set: parse a one-key JWKS", |b| {
-        b.iter(|| KeySet::parse(&jwks, &[Algorithm::RS256], 1).unwrap())
+        b.iter(|| KeySet::parse(&jwks, &[Algorithm::RS256]).unwrap())
     });
     dpop(c, &runtime, &with_cache);
 }
@@ -117,12 +126,14 @@ fn dpop(c: &mut Criterion, runtime: &tokio::runtime::Runtime, service: &Service)
         expires_in: 3600,
         jkt: Some(key.thumbprint()),
     };
-    let token = service.issuer.mint(&order, unix_now()).unwrap();
+    let token = service.issuer.mint(&order).unwrap();
     let url = format!("http://{}/api/private", service.address);
     let target = ProofTarget { method: "GET", path: "/api/private" };
-    let claims = runtime.block_on(service.verifier.verify(&token)).expect("a valid token");
+    let verified = runtime.block_on(service.verifier().verify::<()>(&token)).expect("a valid token");
+    let claims = verified.claims();
+    let dpop = service.server.dpop().expect("DPoP is allowed by default");
     let proof = key.proof("GET", &url, unix_now(), Some(&token), None).unwrap();
-    c.bench_function("dpop: proof check (ES256)", |b| b.iter(|| service.dpop.check_proof(&proof, target).unwrap()));
+    c.bench_function("dpop: proof check (ES256)", |b| b.iter(|| dpop.check_proof(&proof, target).unwrap()));
     c.bench_function("dpop: whole check, new proof each time (memory store)", |b| {
         b.iter_custom(|iterations| {
             let proofs: Vec<String> =
@@ -130,7 +141,7 @@ fn dpop(c: &mut Criterion, runtime: &tokio::runtime::Runtime, service: &Service)
             runtime.block_on(async {
                 let started = Instant::now();
                 for proof in &proofs {
-                    service.dpop.check_request(proof, target, &token, &claims).await.unwrap();
+                    dpop.check_request(proof, target, &token, claims).await.unwrap();
                 }
                 started.elapsed()
             })

@@ -4,15 +4,14 @@
 //! - [`settings`] reads `settings/` and the environment into typed, validated settings;
 //! - [`startup`] builds the routes and runs the server;
 //! - [`http`] is the server: connections, their limits and timeouts, and the framework's errors;
-//! - [`api`] holds the typed operations, [`auth`] everything token-related;
+//! - [`api`] holds the typed operations, guarded by `poem-jwt-resource-server` (the token
+//!   checks themselves are `jwt-resource-server`'s, in `crates/`);
+//! - [`metrics`] counts requests and the token path's events;
 //! - [`telemetry`] sets up logging and the per-request span;
-//! - [`dev_issuer`] lets `cargo run` work without an Auth0 tenant;
-//! - [`dpop_key`] signs DPoP proofs for the `dpop-proof` subcommand (the client's side).
+//! - [`dev_issuer`] lets `cargo run` work without an Auth0 tenant.
 
 pub mod api;
-pub mod auth;
 pub mod dev_issuer;
-pub mod dpop_key;
 pub mod http;
 pub mod metrics;
 pub mod settings;

@@ -1,6 +1,8 @@
 use std::process::ExitCode;
 
-use protected_api::{api, auth::unix_now, dpop_key::DpopKey, settings, startup::Application, telemetry};
+use dpop_signer::DpopKey;
+use jwt_resource_server::{Clock, SystemClock};
+use protected_api::{api, settings, startup::Application, telemetry};
 
 const USAGE: &str = "usage: protected-api            run the service (settings: settings/ and the environment)
        protected-api openapi [--yaml]   print the OpenAPI spec
@@ -18,11 +20,11 @@ async fn main() -> ExitCode {
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] => serve().await,
         ["openapi"] => {
-            println!("{}", api::service().spec());
+            println!("{}", api::spec().spec());
             ExitCode::SUCCESS
         }
         ["openapi", "--yaml"] => {
-            print!("{}", api::service().spec_yaml());
+            print!("{}", api::spec().spec_yaml());
             ExitCode::SUCCESS
         }
         ["dpop-proof", rest @ ..] => dpop_proof(rest),
@@ -68,13 +70,14 @@ async fn serve() -> ExitCode {
         });
     }
     let address = application.address();
+    let server = application.state().guard.server();
     tracing::info!(
         %address,
-        issuers = %application.state().verifier.issuers().iter().map(|issuer| issuer.issuer()).collect::<Vec<_>>().join(", "),
-        audience = %application.state().verifier.audience(),
+        issuers = %server.verifier().issuers().iter().map(|issuer| issuer.issuer()).collect::<Vec<_>>().join(", "),
+        audience = %server.verifier().audience(),
         "listening on http://{address}/ (Swagger UI at http://{address}/docs)"
     );
-    if let Some(dpop) = &application.state().dpop {
+    if let Some(dpop) = server.dpop() {
         tracing::info!(
             mode = ?dpop.mode(),
             algs = dpop.algs(),
@@ -149,7 +152,7 @@ fn dpop_proof(args: &[&str]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let first = options.iat.unwrap_or_else(unix_now);
+    let first = options.iat.unwrap_or_else(|| SystemClock.now().unix_seconds());
     let mut out = String::new();
     for n in 0..options.count {
         let iat = first + i64::try_from(n / options.per_second).unwrap_or(i64::MAX);

@@ -1,11 +1,12 @@
 //! Prometheus metrics: requests, latency, token rejections by reason, verified tokens, the time of
 //! full token checks, key fetches and key set age, rendered in the Prometheus text format by prometheus-client.
 
-use std::{fmt::Write as _, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use poem::{Response, handler, web::Data};
+use jwt_resource_server::{AuthObserver, FetchOutcome, RejectionReason, ResourceServer, Usage};
+use poem::{Endpoint, Request, Response};
 use prometheus_client::{
-    encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder, text::encode},
+    encoding::{EncodeLabelSet, text::encode},
     metrics::{
         counter::Counter,
         family::Family,
@@ -14,8 +15,6 @@ use prometheus_client::{
     },
     registry::Registry,
 };
-
-use crate::auth::{AuthObserver, DpopChecker, FetchOutcome, RejectionReason, Verifier};
 
 /// Where the metrics are served.
 pub const METRICS_PATH: &str = "/metrics";
@@ -31,14 +30,15 @@ struct RouteLabels {
     route: Arc<str>,
 }
 
+/// A refusal's reason: one of a closed set of names.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
-    reason: RejectionReason,
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
-    outcome: FetchOutcome,
+    outcome: &'static str,
     issuer: Arc<str>,
 }
 
@@ -46,21 +46,6 @@ struct OutcomeLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct IssuerLabels {
     issuer: Arc<str>,
-}
-
-impl EncodeLabelValue for FetchOutcome {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        encoder.write_str(match self {
-            FetchOutcome::Success => "success",
-            FetchOutcome::Failure => "failure",
-        })
-    }
-}
-
-impl EncodeLabelValue for RejectionReason {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        encoder.write_str(self.as_str())
-    }
 }
 
 /// Connection counts, kept by the HTTP server.
@@ -235,7 +220,7 @@ impl Metrics {
 
     /// Records a refused request.
     pub fn observe_rejection(&self, reason: RejectionReason) {
-        self.rejections.get_or_create(&ReasonLabels { reason }).inc();
+        self.rejections.get_or_create(&ReasonLabels { reason: reason.as_str() }).inc();
     }
 
     /// The metrics in the Prometheus text format, with each issuer's key set age, the token
@@ -243,17 +228,18 @@ impl Metrics {
     pub fn render<'a>(
         &self,
         key_set_ages: impl IntoIterator<Item = (&'a str, Option<Duration>)>,
-        (cached_tokens, cached_token_bytes): (u64, u64),
-        (replay_entries, replay_bytes): (u64, u64),
+        cached_tokens: Usage,
+        replay_store: Usage,
     ) -> String {
         for (issuer, age) in key_set_ages {
             let gauge = self.key_set_age.get_or_create(&IssuerLabels { issuer: issuer.into() });
             gauge.set(age.map_or(-1.0, |age| age.as_secs_f64()));
         }
-        self.cached_tokens.set(i64::try_from(cached_tokens).unwrap_or(i64::MAX));
-        self.cached_token_bytes.set(i64::try_from(cached_token_bytes).unwrap_or(i64::MAX));
-        self.replay_entries.set(i64::try_from(replay_entries).unwrap_or(i64::MAX));
-        self.replay_bytes.set(i64::try_from(replay_bytes).unwrap_or(i64::MAX));
+        let gauge = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        self.cached_tokens.set(gauge(cached_tokens.entries));
+        self.cached_token_bytes.set(gauge(cached_tokens.bytes));
+        self.replay_entries.set(gauge(replay_store.entries));
+        self.replay_bytes.set(gauge(replay_store.bytes));
         let mut text = String::new();
         encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         text
@@ -271,6 +257,10 @@ impl AuthObserver for Metrics {
     }
 
     fn key_fetch(&self, issuer: &str, outcome: FetchOutcome) {
+        let outcome = match outcome {
+            FetchOutcome::Success => "success",
+            FetchOutcome::Failure => "failure",
+        };
         self.key_fetches.get_or_create(&OutcomeLabels { outcome, issuer: issuer.into() }).inc();
     }
 
@@ -283,23 +273,29 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
 }
 
-/// `GET /metrics`, with each issuer's key set age and the token cache's entries and bytes read from `verifier`,
-/// and the memory replay store's proofs and bytes from `dpop`, now.
-#[handler]
-pub async fn metrics_endpoint(
-    metrics: Data<&Arc<Metrics>>,
-    verifier: Data<&Arc<Verifier>>,
-    dpop: Data<&Option<Arc<DpopChecker>>>,
-) -> Response {
-    let mut ages = Vec::with_capacity(verifier.issuers().len());
-    for issuer in verifier.issuers() {
-        ages.push((issuer.issuer(), issuer.key_store().health().await.age));
+/// `GET /metrics`: the metrics, with each issuer's key set age, the token cache's entries and
+/// bytes, and the memory replay store's proofs and bytes read from the resource server now.
+pub struct MetricsEndpoint {
+    metrics: Arc<Metrics>,
+    server: Arc<ResourceServer>,
+}
+
+impl MetricsEndpoint {
+    /// Serves `metrics`, with the state of `server`.
+    pub fn new(metrics: Arc<Metrics>, server: Arc<ResourceServer>) -> Self {
+        MetricsEndpoint { metrics, server }
     }
-    let cached_tokens = verifier.token_cache().map_or((0, 0), |cache| cache.usage());
-    let replay_entries = dpop.as_ref().and_then(|dpop| dpop.replay_store().usage()).unwrap_or((0, 0));
-    Response::builder().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(metrics.render(
-        ages,
-        cached_tokens,
-        replay_entries,
-    ))
+}
+
+impl Endpoint for MetricsEndpoint {
+    type Output = Response;
+
+    async fn call(&self, _: Request) -> poem::Result<Response> {
+        let verifier = self.server.verifier();
+        let ages = verifier.issuers().iter().map(|issuer| (issuer.issuer(), issuer.key_store().health().age));
+        let cached_tokens = verifier.token_cache_usage().unwrap_or_default();
+        let replay_store = self.server.dpop().and_then(|dpop| dpop.replay_store().usage()).unwrap_or_default();
+        let text = self.metrics.render(ages, cached_tokens, replay_store);
+        Ok(Response::builder().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text))
+    }
 }

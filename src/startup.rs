@@ -1,4 +1,5 @@
-//! Builds the application: the verifier, the routes, the listener; runs it until shutdown.
+//! Builds the application: the resource server from the settings, the routes it guards, the
+//! listener; runs it until shutdown.
 
 use std::{
     future::Future,
@@ -7,12 +8,18 @@ use std::{
     time::Duration,
 };
 
+use jwt_resource_server::{
+    BuildError, CacheBounds, DpopConfig, DpopMode, Issuer, ReplayStoreConfig, ResourceServer, SharedClock, SystemClock,
+    dpop::{DPOP_HEADER, DPOP_NONCE_HEADER},
+    resource_metadata_path,
+};
 use poem::{
     EndpointExt, Route,
     endpoint::BoxEndpoint,
     get,
     http::{HeaderName, HeaderValue, Method, header},
 };
+use poem_jwt_resource_server::{Guard, Protected, ProtectedOperation};
 use poem_openapi::{OpenApi, OpenApiService};
 use tokio::{net::TcpListener, sync::watch};
 
@@ -21,21 +28,19 @@ use crate::{
         self,
         docs::{DOCS_PATH, DocsLogin, RECEIVER_PATH, SPEC_JSON_PATH, SPEC_YAML_PATH, ServedSpec, serve_spec},
     },
-    auth::{
-        AuthChallenge, AuthObserver, ClaimRules, DPOP_HEADER, DPOP_NONCE_HEADER, DpopChecker, DpopMode, FetchError,
-        JwksSource, KeyStore, LoginEndpoints, OfferedSchemes, ProviderUrl, PublicUrl, RESOURCE_METADATA_PATH,
-        ResourceMetadata, TokenPolicy, TrustedIssuer, Verifier, resource_metadata_path, serve_resource_metadata,
-    },
     dev_issuer::{
         self, DevIssuer, DevIssuerError,
         api::DevTokenApi,
         authorize::{AUTHORIZE_PATH, AuthorizationServer, OAUTH_TOKEN_PATH},
     },
     http::{BodyLimit, ConnectionLimits, Cors, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
-    metrics::{METRICS_PATH, Metrics, metrics_endpoint},
-    settings::{IdentityProvider, IssuerSettings, Settings, values::Origin},
+    metrics::{METRICS_PATH, Metrics, MetricsEndpoint},
+    settings::{IdentityProvider, IssuerSettings, NonceMode, ReplayStoreSetting, Settings, values::Origin},
     telemetry::{REQUEST_ID_HEADER, RequestTrace},
 };
+
+/// The realm the challenges name.
+const REALM: &str = "protected-api";
 
 /// The client id of Swagger UI at the development issuer, unless `docs.client_id` names one.
 pub const DEV_DOCS_CLIENT: &str = "protected-api-docs";
@@ -54,23 +59,18 @@ pub enum StartupError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The key source could not be set up.
-    #[error("cannot set up the key source: {0}")]
-    Keys(#[from] FetchError),
+    /// The resource server could not be built from the settings.
+    #[error("cannot set up the token checks: {0}")]
+    ResourceServer(#[from] BuildError),
     /// The development issuer could not be set up.
     #[error(transparent)]
     DevIssuer(#[from] DevIssuerError),
-    /// The DPoP replay store could not be set up.
-    #[error("cannot set up the DPoP replay store: {0}")]
-    ReplayStore(String),
 }
 
 /// Everything the routes are built from.
 pub struct AppState {
-    /// Verifies access tokens.
-    pub verifier: Arc<Verifier>,
-    /// Checks DPoP proofs; `None` when `dpop.mode` is `disabled`.
-    pub dpop: Option<Arc<DpopChecker>>,
+    /// The resource server in front of the protected operations: tokens, DPoP proofs, answers.
+    pub guard: Guard,
     /// The development issuer, when it runs.
     pub dev_issuer: Option<Arc<DevIssuer>>,
     /// The development issuer's authorization code flow for Swagger UI, when it runs.
@@ -107,6 +107,12 @@ impl Application {
     /// Binds the listener (port 0 picks a free port), then sets up the verifier for the
     /// configured issuer or, without one, the development issuer served at `/dev/`.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`build`](Self::build), with every time rule of the token checks (and the development
+    /// issuer's token times) reading `clock`: tests move a `ManualClock` instead of sleeping.
+    pub async fn build_with_clock(settings: &Settings, clock: SharedClock) -> Result<Self, StartupError> {
         let limits = ConnectionLimits {
             timeouts: Timeouts {
                 header: settings.server.header_timeout,
@@ -121,73 +127,58 @@ impl Application {
             _ => None,
         };
         let metrics = Arc::new(Metrics::new());
-        let (verifier, dev_issuer) = match &settings.identity_provider {
-            IdentityProvider::Configured(issuers) => (verifier(settings, issuers, &metrics)?, None),
-            IdentityProvider::Development { audience } => {
-                let issuer = ProviderUrl::parse(&format!("http://{}/dev/", reachable(address)))
-                    .expect("a loopback http URL passes the URL policy");
-                let dev_issuer = DevIssuer::generate(issuer.to_string(), audience.clone())?;
-                let issuers = [IssuerSettings {
-                    issuer,
-                    audience: audience.clone(),
-                    jwks_url: None,
-                    algorithms: settings.auth0.algorithms.clone(),
-                    token_profile: settings.auth0.token_profile,
-                }];
-                (verifier(settings, &issuers, &metrics)?, Some(Arc::new(dev_issuer)))
-            }
-        };
         let public_url = match &settings.server.public_url {
             Some(url) => url.clone(),
             None => url::Url::parse(&format!("http://{}", reachable(address))).expect("a socket address makes a URL"),
         };
-        let dpop = match settings.dpop.mode {
-            DpopMode::Disabled => None,
-            mode => {
-                if settings.server.public_url.is_none() && settings.profile == crate::settings::PRODUCTION_PROFILE {
-                    tracing::warn!(
-                        "server.public_url is not set: DPoP proofs must name {public_url}; set APP_SERVER__PUBLIC_URL to the URL clients call"
-                    );
-                }
-                let replay =
-                    settings.dpop.replay_store().map_err(|error| StartupError::ReplayStore(error.to_string()))?;
-                let checker = DpopChecker::new(
-                    mode,
-                    settings.dpop.proof_policy(),
-                    PublicUrl::new(&public_url),
-                    replay,
-                    settings.dpop.nonces(),
-                );
-                Some(Arc::new(checker))
+        let (issuers, dev_issuer) = match &settings.identity_provider {
+            IdentityProvider::Configured(issuers) => (issuers.iter().map(issuer).collect(), None),
+            IdentityProvider::Development { audience } => {
+                let url = format!("http://{}/dev/", reachable(address));
+                let dev_issuer = DevIssuer::generate(url.clone(), audience.clone(), Arc::clone(&clock))?;
+                let issuer = Issuer::url(url).audience(audience.clone()).algorithms(settings.auth0.algorithms.clone());
+                (vec![issuer.token_profile(settings.auth0.token_profile)], Some(Arc::new(dev_issuer)))
             }
         };
+        if settings.dpop.mode != DpopMode::Disabled
+            && settings.server.public_url.is_none()
+            && settings.profile == crate::settings::PRODUCTION_PROFILE
+        {
+            tracing::warn!(
+                "server.public_url is not set: DPoP proofs must name {public_url}; set APP_SERVER__PUBLIC_URL to the URL clients call"
+            );
+        }
+        let server = resource_server(settings, issuers, public_url.as_str(), Arc::clone(&metrics), clock)?;
+        let guard =
+            Guard::builder(server).spec_text(api::spec_text()).build().expect("the service's words are its only ones");
         let docs_url = format!("{}{DOCS_PATH}", public_url.as_str().trim_end_matches('/'));
+        let operations = Protected::<api::Apis>::operations();
         let (docs_login, dev_login, login_issuer) = match (&dev_issuer, &settings.docs.client_id) {
             (Some(issuer), client_id) => {
                 let client_id = client_id.clone().unwrap_or_else(|| DEV_DOCS_CLIENT.to_owned());
                 let server = AuthorizationServer::new(client_id.clone(), format!("{docs_url}{RECEIVER_PATH}"));
-                let login = DocsLogin::new(client_id, issuer.audience().to_owned(), api::SCOPES, api::OPERATION_SCOPES);
+                let login = DocsLogin::new(client_id, issuer.audience().to_owned(), &operations);
                 let base = issuer.issuer().trim_end_matches("/dev/");
-                login.found(LoginEndpoints {
+                login.found(jwt_resource_server::LoginEndpoints {
                     authorization: url::Url::parse(&format!("{base}{AUTHORIZE_PATH}")).expect("a URL"),
                     token: url::Url::parse(&format!("{base}{OAUTH_TOKEN_PATH}")).expect("a URL"),
                 });
                 (Some(Arc::new(login)), Some(Arc::new(server)), None)
             }
             (None, Some(client_id)) => {
+                let issuers = guard.server().verifier().issuers();
                 let index = match &settings.docs.login_issuer {
-                    Some(login) => verifier.issuers().iter().position(|issuer| issuer.issuer() == login).unwrap_or(0),
+                    Some(login) => issuers.iter().position(|issuer| issuer.issuer() == login).unwrap_or(0),
                     None => 0,
                 };
-                let audience = verifier.issuers()[index].audience().to_owned();
-                let login = DocsLogin::new(client_id.clone(), audience, api::SCOPES, api::OPERATION_SCOPES);
+                let audience = issuers[index].audience().to_owned();
+                let login = DocsLogin::new(client_id.clone(), audience, &operations);
                 (Some(Arc::new(login)), None, Some(index))
             }
             (None, None) => (None, None, None),
         };
         let state = AppState {
-            verifier: Arc::new(verifier),
-            dpop,
+            guard,
             dev_login,
             docs_login,
             login_issuer,
@@ -227,12 +218,10 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     /// The signing keys are fetched in the background; the server does not wait for them.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        for issuer in self.state.verifier.issuers() {
-            let keys = Arc::clone(issuer.key_store());
-            tokio::spawn(async move { keys.warm_up().await });
-        }
+        let server = Arc::clone(self.state.guard.server());
+        tokio::spawn(async move { server.warm_up().await });
         if let (Some(login), Some(index)) = (&self.state.docs_login, self.state.login_issuer) {
-            let keys = Arc::clone(self.state.verifier.issuers()[index].key_store());
+            let keys = Arc::clone(self.state.guard.server().verifier().issuers()[index].key_store());
             tokio::spawn(Arc::clone(login).discover(keys));
         }
         let (stop, stopped) = watch::channel(false);
@@ -274,26 +263,66 @@ impl Application {
     }
 }
 
-/// The verifier of tokens from `issuers`: for each, its key source and key store built as the
-/// settings say; one token cache for all; everything reporting to `metrics`.
-fn verifier(settings: &Settings, issuers: &[IssuerSettings], metrics: &Arc<Metrics>) -> Result<Verifier, FetchError> {
-    let observer: Arc<dyn AuthObserver> = Arc::clone(metrics) as _;
-    let token_cache = settings.token_cache.cache();
-    let mut trusted = Vec::with_capacity(issuers.len());
+/// The resource server the settings describe, trusting `issuers`, for requests to `public_url`,
+/// reporting to `metrics` and reading `clock`.
+fn resource_server(
+    settings: &Settings,
+    issuers: Vec<Issuer>,
+    public_url: &str,
+    metrics: Arc<Metrics>,
+    clock: SharedClock,
+) -> Result<ResourceServer, BuildError> {
+    let token_cache = &settings.token_cache;
+    let mut builder = ResourceServer::builder()
+        .leeway(settings.auth0.leeway)
+        .max_token_bytes(settings.auth0.max_token_bytes)
+        .token_cache(token_cache.enabled.then_some(CacheBounds {
+            max_bytes: token_cache.max_bytes,
+            max_entries: token_cache.max_entries,
+            max_ttl: token_cache.max_ttl,
+        }))
+        .refresh_policy(settings.jwks.refresh_policy())
+        .fetch_limits(settings.jwks.fetch_limits())
+        .public_url(public_url)
+        .realm(REALM)
+        .observer(metrics)
+        .clock(clock);
     for issuer in issuers {
-        let rules = ClaimRules {
-            issuer: issuer.issuer.to_string(),
-            audience: issuer.audience.clone(),
-            leeway: settings.auth0.leeway,
-            profile: issuer.token_profile,
-        };
-        let source = JwksSource::new(issuer.issuer.clone(), issuer.jwks_url.clone(), &settings.jwks.fetch_limits())?;
-        let refresh = settings.jwks.refresh_policy();
-        let algorithms = issuer.algorithms.clone();
-        let keys = KeyStore::new(source, algorithms.clone(), refresh, token_cache.clone(), Arc::clone(&observer));
-        trusted.push(TrustedIssuer::new(TokenPolicy { algorithms, rules }, Arc::new(keys)));
+        builder = builder.issuer(issuer);
     }
-    Ok(Verifier::new(trusted, settings.auth0.max_token_bytes, token_cache, observer))
+    let dpop = &settings.dpop;
+    if dpop.mode != DpopMode::Disabled {
+        builder = builder.dpop(DpopConfig {
+            mode: dpop.mode,
+            algorithms: dpop.algorithms.clone(),
+            max_age: dpop.max_age,
+            leeway: dpop.leeway,
+            replay_store: match &dpop.replay_store {
+                ReplayStoreSetting::Memory => ReplayStoreConfig::Memory { capacity: dpop.replay_capacity },
+                ReplayStoreSetting::Redis(url) => {
+                    ReplayStoreConfig::Redis { url: url.clone(), timeout: dpop.redis_timeout }
+                }
+            },
+            nonce_secret: match dpop.nonce {
+                NonceMode::Required => dpop.nonce_secret.as_ref().map(|secret| secret.expose().as_bytes().to_vec()),
+                NonceMode::Disabled => None,
+            },
+            nonce_lifetime: dpop.nonce_lifetime,
+        });
+    }
+    builder.build()
+}
+
+/// A configured issuer, as the resource server trusts it.
+fn issuer(settings: &IssuerSettings) -> Issuer {
+    let issuer = Issuer::url(settings.issuer.as_str())
+        .audience(settings.audience.clone())
+        .algorithms(settings.algorithms.clone())
+        .token_profile(settings.token_profile);
+    match &settings.jwks_url {
+        Some(jwks_url) => issuer.jwks_url(jwks_url.as_str()),
+        None => issuer,
+    }
 }
 
 async fn bind(address: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {
@@ -353,40 +382,34 @@ pub struct Routes {
 /// raise, CORS when origins are allowed (with a JSON answer to a refused preflight), the request
 /// trace. Each path is recorded in the route table as it is mounted.
 pub fn routes(state: &AppState) -> Routes {
-    let verifier = &state.verifier;
-    let metadata_path = resource_metadata_path(verifier.audience());
-    let offered = OfferedSchemes {
-        bearer: state.dpop.as_ref().is_none_or(|dpop| dpop.mode().accepts_bearer()),
-        dpop_algs: state.dpop.as_ref().map(|dpop| dpop.algs().to_owned()),
-    };
-    let challenge =
-        AuthChallenge::new(&format!("{}{metadata_path}", state.public_url), offered.clone(), state.dpop.clone());
+    let guard = &state.guard;
+    let server = guard.server();
     let mut table = RouteTable::default();
-    let mut routes = match (&state.dev_issuer, &state.dev_login) {
+    let (mut routes, operations) = match (&state.dev_issuer, &state.dev_login) {
         (Some(issuer), Some(login)) => {
-            let apis = (api::MessagesApi, api::HealthApi, DevTokenApi::new(Arc::clone(issuer), state.dpop.clone()));
-            let mut routes = mount(api::describe(apis), challenge, state, &mut table);
+            let token_api = DevTokenApi::new(Arc::clone(issuer), Arc::clone(server));
+            let apis = (api::MessagesApi, api::HealthApi::new(Arc::clone(server)), token_api);
+            let (mut routes, operations) = mount(api::describe(guard.protect(apis)), state, &mut table);
             for (path, methods, endpoint) in dev_issuer::api::documents(issuer, login) {
                 for method in methods {
                     table.add(path, method);
                 }
                 routes = routes.at(path, endpoint);
             }
-            routes
+            (routes, operations)
         }
-        _ => mount(api::service(), challenge, state, &mut table),
+        _ => mount(api::service(guard), state, &mut table),
     };
-    let issuers = verifier.issuers().iter().map(TrustedIssuer::issuer);
-    let dpop_algs = offered.dpop_algs.map(|algs| algs.split(' ').map(str::to_owned).collect());
-    let metadata =
-        Arc::new(ResourceMetadata::new(verifier.audience(), issuers, api::SCOPES, dpop_algs, !offered.bearer));
-    let mut metadata_paths = vec![RESOURCE_METADATA_PATH];
-    if metadata_path != RESOURCE_METADATA_PATH {
+    let scopes = jwt_resource_server::scopes_of(operations.iter().map(|operation| &operation.requirement));
+    let metadata = Arc::new(guard.metadata_endpoint(scopes, env!("CARGO_PKG_NAME")));
+    let metadata_path = resource_metadata_path(server.verifier().audience());
+    let mut metadata_paths = vec![jwt_resource_server::RESOURCE_METADATA_PATH];
+    if metadata_path != jwt_resource_server::RESOURCE_METADATA_PATH {
         metadata_paths.push(&metadata_path);
     }
     for path in metadata_paths {
         table.add(path, &Method::GET);
-        routes = routes.at(path, get(serve_resource_metadata).data(Arc::clone(&metadata)));
+        routes = routes.at(path, get(Arc::clone(&metadata)));
     }
     if state.metrics_on_api {
         table.add(METRICS_PATH, &Method::GET);
@@ -394,11 +417,7 @@ pub fn routes(state: &AppState) -> Routes {
     }
     let table = Arc::new(table);
     let errors = FrameworkErrors::new(Arc::clone(&table));
-    let routes = routes
-        .data(Arc::clone(verifier))
-        .data(state.dpop.clone())
-        .with(BodyLimit::new(state.max_body_bytes))
-        .with(errors);
+    let routes = routes.with(BodyLimit::new(state.max_body_bytes)).with(errors);
     let trace = RequestTrace::new(Arc::clone(&state.metrics), Arc::clone(&table), api::PROBE_PATHS);
     let endpoint = if state.cors_origins.is_empty() {
         routes.with(trace).boxed()
@@ -410,8 +429,8 @@ pub fn routes(state: &AppState) -> Routes {
 
 /// `/metrics`.
 fn metrics_routes(state: &AppState) -> Route {
-    let endpoint = get(metrics_endpoint).data(Arc::clone(&state.metrics)).data(Arc::clone(&state.verifier));
-    Route::new().at("/", endpoint.data(state.dpop.clone()))
+    let endpoint = MetricsEndpoint::new(Arc::clone(&state.metrics), Arc::clone(state.guard.server()));
+    Route::new().at("/", get(endpoint))
 }
 
 /// Exactly these origins may call the API from a browser, with a bearer or DPoP token.
@@ -431,28 +450,37 @@ fn cors(origins: &[Origin]) -> Cors {
     )
 }
 
-/// The operations, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/docs`); the
-/// methods of each path go into `table`.
+/// The operations, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/docs`, with
+/// its copy of the spec); the methods of each path go into `table`. Returns the routes and the
+/// protected operations.
 fn mount<T: OpenApi + 'static>(
-    service: OpenApiService<T, ()>,
-    challenge: AuthChallenge,
+    service: OpenApiService<Protected<T>, ()>,
     state: &AppState,
     table: &mut RouteTable,
-) -> Route {
-    table.add_operations(&T::meta());
+) -> (Route, Vec<ProtectedOperation>) {
+    table.add_operations(&Protected::<T>::meta());
     let receiver = format!("{DOCS_PATH}{RECEIVER_PATH}");
-    for path in [SPEC_JSON_PATH, SPEC_YAML_PATH, DOCS_PATH, &receiver] {
+    let page_spec = format!("{DOCS_PATH}{SPEC_JSON_PATH}");
+    for path in [SPEC_JSON_PATH, SPEC_YAML_PATH, DOCS_PATH, &receiver, &page_spec] {
         table.add(path, &Method::GET);
     }
     let login = state.docs_login.clone();
-    let docs =
-        api::docs::swagger_ui(service.swagger_ui_html(), state.persist_authorization, login, service.swagger_ui());
-    let spec = Arc::new(ServedSpec::new(service.spec(), state.docs_login.clone()));
-    Route::new()
-        .at(SPEC_JSON_PATH, get(serve_spec).data(spec))
+    let spec = ServedSpec::new(service.spec(), login.clone());
+    // Swagger UI cannot sign DPoP proofs: its page offers the bearer scheme and the login only.
+    let page = Arc::new(spec.without_scheme(api::spec_text().dpop_scheme));
+    let docs = api::docs::swagger_ui(
+        service.swagger_ui_html(),
+        state.persist_authorization,
+        page,
+        login,
+        service.swagger_ui(),
+    );
+    let routes = Route::new()
+        .at(SPEC_JSON_PATH, get(serve_spec).data(Arc::new(spec)))
         .at(SPEC_YAML_PATH, get(service.spec_endpoint_yaml()))
         .nest(DOCS_PATH, docs)
-        .nest("/", service.with(challenge))
+        .nest("/", service);
+    (routes, Protected::<T>::operations())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (what containers and systemd send).

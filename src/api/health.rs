@@ -1,12 +1,11 @@
 //! Liveness and readiness probes.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::SystemTime};
 
-use poem::web::Data;
+use jwt_resource_server::{ResourceServer, Timestamp};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::ApiTags;
-use crate::auth::Verifier;
 
 /// The process is up.
 #[derive(Debug, Clone, Object)]
@@ -80,8 +79,21 @@ pub enum ReadinessResponse {
     NotReady(Json<Readiness>),
 }
 
-/// `/healthz` and `/readyz`.
-pub struct HealthApi;
+/// `/healthz` and `/readyz`, the latter of the signing keys of `server`'s trusted issuers.
+pub struct HealthApi {
+    server: Arc<ResourceServer>,
+}
+
+impl HealthApi {
+    /// The probes of the service checking tokens with `server`.
+    pub fn new(server: Arc<ResourceServer>) -> Self {
+        HealthApi { server }
+    }
+}
+
+fn rfc3339(at: Timestamp) -> String {
+    humantime::format_rfc3339_seconds(SystemTime::from(at)).to_string()
+}
 
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
@@ -97,11 +109,12 @@ impl HealthApi {
     ///
     /// Answers 200 when the identity provider's signing keys are cached and usable, else 503.
     #[oai(path = "/readyz", method = "get", operation_id = "getReadiness")]
-    async fn readyz(&self, verifier: Data<&Arc<Verifier>>) -> ReadinessResponse {
+    async fn readyz(&self) -> ReadinessResponse {
+        let verifier = self.server.verifier();
         let mut issuers = Vec::with_capacity(verifier.issuers().len());
         let (mut ready, mut oldest_success) = (true, None);
         for issuer in verifier.issuers() {
-            let health = issuer.key_store().health().await;
+            let health = issuer.key_store().health();
             ready &= health.ready;
             oldest_success = match (oldest_success, health.last_success) {
                 (Some(oldest), Some(at)) => Some(std::cmp::min(oldest, at)),
@@ -112,7 +125,7 @@ impl HealthApi {
                 status: status(health.ready),
                 key_set_age_seconds: health.age.map(|age| age.as_secs()),
                 key_ids: health.key_ids,
-                last_fetch: health.last_success.map(|at| humantime::format_rfc3339_seconds(at).to_string()),
+                last_fetch: health.last_success.map(rfc3339),
                 last_fetch_error: health.last_error.map(|error| error.summary()),
             });
         }
@@ -120,7 +133,7 @@ impl HealthApi {
             status: status(ready),
             key_set_age_seconds: issuers.iter().filter_map(|issuer| issuer.key_set_age_seconds).max(),
             key_ids: issuers.iter().flat_map(|issuer| issuer.key_ids.iter().cloned()).collect(),
-            last_fetch: oldest_success.map(|at| humantime::format_rfc3339_seconds(at).to_string()),
+            last_fetch: oldest_success.map(rfc3339),
             last_fetch_error: issuers.iter().find_map(|issuer| issuer.last_fetch_error.clone()),
             issuers,
         };

@@ -1,18 +1,14 @@
 //! The public, greeting, private and scoped message routes: one operation for each way a route
 //! can be protected — not at all, by an optional token, by a token, by a token with a scope.
 
-use std::sync::Arc;
-
+use jwt_resource_server::{Scope, ScopeName, scope};
+use poem_jwt_resource_server::{AccessToken, OptionalAccessToken, TokenClaims};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use serde::Serialize;
 
 use super::{ApiTags, payload::SerdeJson};
-use crate::{
-    auth::{AccessToken, AuthError, Claims, OptionalAccessToken, RequiredScope, ScopeDenied},
-    required_scope,
-};
 
-required_scope!(
+scope!(
     /// Needed by `GET /api/private-scoped`.
     pub ReadMessages = "read:messages"
 );
@@ -31,8 +27,7 @@ pub struct AccessGranted {
     pub message: String,
     // No doc comment: one would wrap the `Claims` reference in `allOf`, and generators would
     // then emit a second, anonymous claims model.
-    #[serde(serialize_with = "Claims::serialize_rendered")]
-    pub data: Arc<Claims>,
+    pub data: TokenClaims,
 }
 
 /// The answer of `GET /api/public`.
@@ -60,8 +55,8 @@ pub enum PrivateResponse {
 }
 
 impl PrivateResponse {
-    fn granted(message: impl Into<String>, claims: Arc<Claims>) -> Self {
-        PrivateResponse::Ok(SerdeJson(AccessGranted { message: message.into(), data: claims }))
+    fn granted<R>(message: impl Into<String>, token: &AccessToken<R>) -> Self {
+        PrivateResponse::Ok(SerdeJson(AccessGranted { message: message.into(), data: token.claims().clone().into() }))
     }
 }
 
@@ -84,12 +79,12 @@ impl MessagesApi {
     /// header, "Hello, <sub>" with a valid access token (bearer or DPoP-bound), and 401 for a
     /// refused one, as on the protected routes.
     #[oai(path = "/api/greeting", method = "get", operation_id = "getGreeting")]
-    async fn greeting(&self, auth: OptionalAccessToken) -> Result<GreetingResponse, AuthError> {
-        let name = match &auth.0 {
+    async fn greeting(&self, token: OptionalAccessToken) -> GreetingResponse {
+        let name = match token.claims() {
             Some(claims) => claims.sub().unwrap_or("signed-in caller"),
             None => "stranger",
         };
-        Ok(GreetingResponse::Ok(Json(Message { message: format!("Hello, {name}") })))
+        GreetingResponse::Ok(Json(Message { message: format!("Hello, {name}") }))
     }
 
     /// Greet the holder of a valid access token
@@ -97,8 +92,8 @@ impl MessagesApi {
     /// Needs a valid access token for this API, as a bearer token or DPoP-bound with its proof;
     /// answers with its claims.
     #[oai(path = "/api/private", method = "get", operation_id = "getPrivate")]
-    async fn private(&self, auth: AccessToken) -> Result<PrivateResponse, AuthError> {
-        Ok(PrivateResponse::granted("Access granted", auth.0))
+    async fn private(&self, token: AccessToken) -> PrivateResponse {
+        PrivateResponse::granted("Access granted", &token)
     }
 
     /// Greet the holder of an access token with the scope read:messages
@@ -106,8 +101,7 @@ impl MessagesApi {
     /// Needs a valid access token that grants `read:messages`, in its `scope` claim or in its
     /// `permissions` (Auth0 RBAC); answers with its claims.
     #[oai(path = "/api/private-scoped", method = "get", operation_id = "getPrivateScoped")]
-    async fn private_scoped(&self, auth: AccessToken) -> Result<PrivateResponse, ScopeDenied<ReadMessages>> {
-        ScopeDenied::check(auth.0)
-            .map(|claims| PrivateResponse::granted(format!("Access granted: {}", ReadMessages::SCOPE), claims))
+    async fn private_scoped(&self, token: AccessToken<Scope<ReadMessages>>) -> PrivateResponse {
+        PrivateResponse::granted(format!("Access granted: {}", ReadMessages::SCOPE), &token)
     }
 }

@@ -5,6 +5,10 @@ pub mod health;
 pub mod messages;
 pub mod payload;
 
+use std::sync::Arc;
+
+use jwt_resource_server::{Issuer, ResourceServer};
+use poem_jwt_resource_server::{Guard, Protected, SpecText};
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
 pub use health::{HealthApi, PROBE_PATHS};
@@ -20,20 +24,35 @@ pub enum ApiTags {
     Health,
 }
 
-/// Every scope an operation requires, for the resource metadata and the login.
-pub const SCOPES: &[&str] = &[<ReadMessages as crate::auth::RequiredScope>::SCOPE];
-
-/// The scope each operation requires, by `operationId`, for the served spec's login scheme (a
-/// test checks it against the operations whose 403 the spec documents).
-pub const OPERATION_SCOPES: &[(&str, &str)] =
-    &[("getPrivateScoped", <ReadMessages as crate::auth::RequiredScope>::SCOPE)];
+/// The spec's words: the scheme names this API has always had, and Auth0's terms.
+pub fn spec_text() -> SpecText {
+    SpecText {
+        bearer_description: "An OAuth 2.0 access token (a JWT signed by the identity provider) in\n`Authorization: Bearer <token>`. With Auth0, request it with this API's identifier as\n`audience`.",
+        sub_description: "Subject: the user (auth0|…) or the client (…@clients)",
+        permissions_description: "Auth0 RBAC permissions",
+        ..SpecText::default()
+    }
+}
 
 /// The operations every deployment has.
 pub type Apis = (MessagesApi, HealthApi);
 
-/// The production surface: the operations and the spec committed in `openapi/`.
-pub fn service() -> OpenApiService<Apis, ()> {
-    describe((MessagesApi, HealthApi))
+/// The production surface, guarded by `guard`: the operations whose spec is committed in
+/// `openapi/`.
+pub fn service(guard: &Guard) -> OpenApiService<Protected<Apis>, ()> {
+    describe(guard.protect((MessagesApi, HealthApi::new(Arc::clone(guard.server())))))
+}
+
+/// The committed spec, made without settings: the operations guarded by a resource server that
+/// is never asked anything (the spec depends on the operations' types alone).
+pub fn spec() -> OpenApiService<Protected<Apis>, ()> {
+    let server = ResourceServer::builder()
+        .issuer(Issuer::url("https://issuer.invalid/"))
+        .audience("https://api.invalid")
+        .build()
+        .expect("fixed values that pass the checks");
+    let guard = Guard::builder(server).spec_text(spec_text()).build().expect("the service's words are its only ones");
+    service(&guard)
 }
 
 /// An OpenAPI service for `apis`, with the service's title, version and description.

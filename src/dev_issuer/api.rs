@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+use jwt_resource_server::{
+    AuthError, ProofRejection, ResourceServer,
+    dpop::{ProofTarget, proof_header},
+};
 use poem::{
     EndpointExt, Request, Response, RouteMethod,
     endpoint::BoxEndpoint,
@@ -11,6 +15,7 @@ use poem::{
     post,
     web::Data,
 };
+use poem_jwt_resource_server::{ErrorBody, ErrorCode};
 use poem_openapi::{
     ApiRequest, ApiResponse, Object, OpenApi, Tags,
     payload::{Form, Json},
@@ -25,7 +30,6 @@ use super::{
 };
 use crate::{
     api::payload::JsonObject,
-    auth::{AuthError, DpopChecker, ErrorBody, ErrorCode, ProofRejection, ProofTarget, proof_header, unix_now},
     http::{BodyTimedOut, body_read_cause, content_too_large},
 };
 
@@ -158,14 +162,14 @@ fn refused_body(error: poem::Error) -> TokenAnswer {
 /// `POST /dev/token`.
 pub struct DevTokenApi {
     issuer: Arc<DevIssuer>,
-    dpop: Option<Arc<DpopChecker>>,
+    server: Arc<ResourceServer>,
 }
 
 impl DevTokenApi {
-    /// The token endpoint of `issuer`, binding tokens to the key of a DPoP proof checked by
-    /// `dpop` (none: DPoP is disabled).
-    pub fn new(issuer: Arc<DevIssuer>, dpop: Option<Arc<DpopChecker>>) -> Self {
-        DevTokenApi { issuer, dpop }
+    /// The token endpoint of `issuer`, binding tokens to the key of a DPoP proof checked as the
+    /// resource `server` checks them (none when its DPoP is disabled).
+    pub fn new(issuer: Arc<DevIssuer>, server: Arc<ResourceServer>) -> Self {
+        DevTokenApi { issuer, server }
     }
 
     /// The thumbprint of the key a valid proof in `req` was signed with (RFC 9449 §4.3, §5);
@@ -177,7 +181,7 @@ impl DevTokenApi {
         let Some(proof) = proof_header(req.headers()).map_err(refused)? else {
             return Ok(None);
         };
-        let Some(dpop) = &self.dpop else {
+        let Some(dpop) = self.server.dpop() else {
             return Err(bad_request("DPoP is disabled (dpop.mode): send the request without a DPoP header".into()));
         };
         let target = ProofTarget { method: req.method().as_str(), path: req.original_uri().path() };
@@ -186,7 +190,7 @@ impl DevTokenApi {
             Ok(()) => Ok(Some(proof.jkt)),
             Err(AuthError::InvalidProof(rejection)) => Err(refused(rejection)),
             Err(unavailable) => {
-                Err(TokenAnswer::Unavailable(Json(ErrorBody::new(unavailable.code(), unavailable.to_string()))))
+                Err(TokenAnswer::Unavailable(Json(ErrorBody::new(unavailable.code().into(), unavailable.to_string()))))
             }
         }
     }
@@ -215,7 +219,7 @@ impl DevTokenApi {
         };
         let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
         let order = TokenOrder { sub: request.sub, scope: request.scope, expires_in: request.expires_in, jkt };
-        match self.issuer.mint(&order, unix_now()) {
+        match self.issuer.mint(&order) {
             Ok(access_token) => TokenAnswer::Ok(Json(TokenResponse {
                 access_token,
                 token_type: token_type.to_owned(),

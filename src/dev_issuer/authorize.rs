@@ -28,15 +28,13 @@ use poem::{
     http::{HeaderValue, StatusCode, header},
     web::{Data, Form},
 };
+use poem_jwt_resource_server::{ErrorBody, ErrorCode};
 use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
 use super::{DevIssuer, TokenOrder};
-use crate::{
-    auth::{ErrorBody, ErrorCode, unix_now},
-    http::{content_security_policy, html_page},
-};
+use crate::http::{content_security_policy, html_page};
 
 /// How long a code can be exchanged.
 pub const CODE_LIFETIME: Duration = Duration::from_secs(60);
@@ -315,7 +313,7 @@ pub fn exchange_code(
     };
     let order =
         TokenOrder { sub: grant.sub.clone(), scope: grant.scope.clone(), expires_in: TOKEN_LIFETIME, jkt: None };
-    match issuer.mint(&order, unix_now()) {
+    match issuer.mint(&order) {
         Ok(access_token) => json_response(
             StatusCode::OK,
             &json!({

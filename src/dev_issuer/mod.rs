@@ -14,11 +14,11 @@ use aws_lc_rs::{
     encoding::AsDer,
     rsa::{KeyPair, KeySize},
 };
-use base64::{Engine, engine::general_purpose::STANDARD};
 use jsonwebtoken::{
     Algorithm, EncodingKey, Header,
     jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
+use jwt_resource_server::SharedClock;
 use serde_json::json;
 
 /// Why the development issuer could not be set up or could not mint a token.
@@ -53,14 +53,16 @@ pub struct DevIssuer {
     key: EncodingKey,
     discovery: String,
     jwks: String,
+    clock: SharedClock,
 }
 
 impl DevIssuer {
-    /// Generates a fresh RS256 key for the issuer at `issuer` (a URL ending in `/dev/`).
-    pub fn generate(issuer: String, audience: String) -> Result<Self, DevIssuerError> {
+    /// Generates a fresh RS256 key for the issuer at `issuer` (a URL ending in `/dev/`), whose
+    /// tokens are issued at the time `clock` reads.
+    pub fn generate(issuer: String, audience: String, clock: SharedClock) -> Result<Self, DevIssuerError> {
         let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| DevIssuerError::KeyGeneration)?;
         let pkcs8 = pair.as_der().map_err(|_| DevIssuerError::KeyGeneration)?;
-        let key = EncodingKey::from_rsa_pem(pem("PRIVATE KEY", pkcs8.as_ref()).as_bytes())?;
+        let key = EncodingKey::from_rsa_pem(pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref())).as_bytes())?;
         let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256)?;
         let kid = jwk.thumbprint(ThumbprintHash::SHA256)?;
         jwk.common.key_id = Some(kid.clone());
@@ -79,7 +81,7 @@ impl DevIssuer {
             "id_token_signing_alg_values_supported": ["RS256"],
         })
         .to_string();
-        Ok(DevIssuer { issuer, audience, kid, key, discovery, jwks })
+        Ok(DevIssuer { issuer, audience, kid, key, discovery, jwks, clock })
     }
 
     /// The issuer URL (`iss` of its tokens).
@@ -102,8 +104,9 @@ impl DevIssuer {
         &self.jwks
     }
 
-    /// Signs an access token for the configured audience, issued at Unix time `now`.
-    pub fn mint(&self, order: &TokenOrder, now: i64) -> Result<String, DevIssuerError> {
+    /// Signs an access token for the configured audience, issued now.
+    pub fn mint(&self, order: &TokenOrder) -> Result<String, DevIssuerError> {
+        let now = self.clock.now().unix_seconds();
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
         let permissions: Vec<&str> = order.scope.split_ascii_whitespace().collect();
@@ -121,11 +124,4 @@ impl DevIssuer {
         }
         Ok(jsonwebtoken::encode(&header, &claims, &self.key)?)
     }
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = STANDARD.encode(der);
-    let lines: Vec<&str> =
-        body.as_bytes().chunks(64).map(|line| std::str::from_utf8(line).unwrap_or_default()).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
 }

@@ -33,7 +33,7 @@ impl ResponseError for ContentTooLarge {
     }
 
     fn as_response(&self) -> Response {
-        json_error(self.status(), crate::auth::ErrorCode::ContentTooLarge, &self.to_string())
+        json_error(self.status(), poem_jwt_resource_server::ErrorCode::ContentTooLarge, &self.to_string())
     }
 }
 

@@ -393,7 +393,12 @@ impl Timed {
 fn request_timeout_response(header_timeout: Duration) -> Vec<u8> {
     let description =
         format!("the request head was not received within {}", humantime::format_duration(header_timeout));
-    closing_response(StatusCode::REQUEST_TIMEOUT, &[], crate::auth::ErrorCode::RequestTimeout, &description)
+    closing_response(
+        StatusCode::REQUEST_TIMEOUT,
+        &[],
+        poem_jwt_resource_server::ErrorCode::RequestTimeout,
+        &description,
+    )
 }
 
 impl AsyncRead for Timed {

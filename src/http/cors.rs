@@ -18,7 +18,7 @@ use poem::{
 };
 
 use super::errors::json_error;
-use crate::auth::ErrorCode;
+use poem_jwt_resource_server::ErrorCode;
 
 /// The CORS policy.
 #[derive(Debug, Clone)]

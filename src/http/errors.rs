@@ -16,7 +16,7 @@ use super::{
     connection::BodyTimedOut,
     route_table::RouteTable,
 };
-use crate::auth::{ErrorBody, ErrorCode};
+use poem_jwt_resource_server::{ErrorBody, ErrorCode};
 
 /// A JSON error answer.
 pub fn json_error(status: StatusCode, code: ErrorCode, description: &str) -> Response {

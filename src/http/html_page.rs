@@ -14,7 +14,7 @@ use poem::{
 /// page may not be framed or change its base URL.
 const BASE_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-/// A Content-Security-Policy: [`BASE_POLICY`] and `directives`.
+/// A Content-Security-Policy: the base policy and `directives`.
 pub fn content_security_policy(directives: &[&str]) -> HeaderValue {
     let mut policy = BASE_POLICY.to_owned();
     for directive in directives {

@@ -7,7 +7,7 @@
 //! - [`open_files`] raises the open-files limit the cap has to fit under;
 //! - [`body_limit`] answers 413 to bodies over the limit before reading them;
 //! - [`cors`] lets the configured browser origins call the API;
-//! - [`html_page`] gives the HTML pages their Content-Security-Policy and protective headers;
+//! - [`html_page`](mod@html_page) gives the HTML pages their Content-Security-Policy and protective headers;
 //! - [`errors`] answers everything the operations never see (404, 405 with `Allow`, 415, 400)
 //!   with the same JSON body as every other failure;
 //! - [`route_table`] lists every path and its methods, for `Allow` and the metrics' route label.

@@ -185,7 +185,7 @@ fn refuse(stream: &TcpStream) {
     let response = closing_response(
         StatusCode::SERVICE_UNAVAILABLE,
         &[("retry-after", "1")],
-        crate::auth::ErrorCode::TemporarilyUnavailable,
+        poem_jwt_resource_server::ErrorCode::TemporarilyUnavailable,
         "the service is at its connection limit; retry later",
     );
     let _ = stream.try_write(&response);

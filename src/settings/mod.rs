@@ -26,8 +26,8 @@ use self::{
     problems::Problems,
     sections::{IssuerTable, Section},
 };
-use crate::auth::{ProviderUrl, TokenProfile};
 pub use crate::telemetry::{LogFormat, WhenFull};
+use jwt_resource_server::{ProviderUrl, TokenProfile};
 
 /// The profile in which the development issuer can never run.
 pub const PRODUCTION_PROFILE: &str = "production";

@@ -3,7 +3,6 @@
 
 use std::{
     net::{IpAddr, SocketAddr},
-    sync::Arc,
     time::Duration,
 };
 
@@ -18,13 +17,9 @@ use super::{
         optional_secret, optional_socket_address, optional_text,
     },
 };
-use crate::{
-    auth::{
-        CacheBounds, DpopMode, FetchLimits, ProofPolicy, RefreshPolicy, ReplayStore, TokenCache, TokenProfile,
-        dpop::{MIN_SECRET_BYTES, MemoryReplayStore, Nonces, RedisReplayStore},
-    },
-    telemetry::{LogFormat, WhenFull},
-};
+use jwt_resource_server::{DpopMode, FetchLimits, RefreshPolicy, TokenProfile, dpop::MIN_SECRET_BYTES};
+
+use crate::telemetry::{LogFormat, WhenFull};
 
 /// A section of the settings: read by serde into the types the code uses, then checked on its own.
 pub(super) trait Section {
@@ -332,14 +327,6 @@ pub struct TokenCacheSettings {
     pub max_ttl: Duration,
 }
 
-impl TokenCacheSettings {
-    /// The cache, when enabled.
-    pub fn cache(&self) -> Option<Arc<TokenCache>> {
-        let bounds = CacheBounds { max_bytes: self.max_bytes, max_entries: self.max_entries, max_ttl: self.max_ttl };
-        self.enabled.then(|| Arc::new(TokenCache::new(bounds)))
-    }
-}
-
 impl Section for TokenCacheSettings {
     fn check(&self, problems: &mut Problems) {
         if !self.enabled {
@@ -435,34 +422,6 @@ impl<'de> Deserialize<'de> for ReplayStoreSetting {
                 "must be \"memory\" or a Redis URL like \"redis://[user:password@]host[:port][/db]\"",
             )),
         }
-    }
-}
-
-impl DpopSettings {
-    /// What a proof must be.
-    pub fn proof_policy(&self) -> ProofPolicy {
-        ProofPolicy { algorithms: self.algorithms.clone(), max_age: self.max_age, leeway: self.leeway }
-    }
-
-    /// The nonces proofs must carry, when required.
-    pub fn nonces(&self) -> Option<Nonces> {
-        match (self.nonce, &self.nonce_secret) {
-            (NonceMode::Required, Some(secret)) => Some(Nonces::new(secret.expose().as_bytes(), self.nonce_lifetime)),
-            _ => None,
-        }
-    }
-
-    /// The replay store, which holds a proof for at most `max_age` + `leeway`, or the nonce's
-    /// lifetime when that is shorter.
-    pub fn replay_store(&self) -> redis::RedisResult<ReplayStore> {
-        let mut window = self.max_age + self.leeway;
-        if self.nonce == NonceMode::Required {
-            window = window.min(self.nonce_lifetime);
-        }
-        Ok(match &self.replay_store {
-            ReplayStoreSetting::Memory => ReplayStore::Memory(MemoryReplayStore::new(self.replay_capacity, window)),
-            ReplayStoreSetting::Redis(url) => ReplayStore::Redis(RedisReplayStore::new(url, self.redis_timeout)?),
-        })
     }
 }
 

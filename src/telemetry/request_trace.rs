@@ -14,7 +14,9 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::
 use tracing::Instrument;
 
 use super::log_writer::{past_the_cap, room_for_a_line};
-use crate::{auth::Refusal, http::RouteTable, metrics::Metrics};
+use poem_jwt_resource_server::Refused;
+
+use crate::{http::RouteTable, metrics::Metrics};
 
 /// The header carrying the request id, in both directions.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -76,7 +78,7 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
         let elapsed = started.elapsed();
         let status = response.status().as_u16();
         let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        let refusal = response.extensions().get::<Refusal>().map(|Refusal(refusal)| refusal);
+        let refusal = response.extensions().get::<Refused>().map(|Refused(refusal)| refusal);
         if let Some(refusal) = refusal {
             self.trace.metrics.observe_rejection(refusal.reason());
         }

@@ -1,6 +1,6 @@
-//! The shape of `src/`: which top-level module may use which. `auth` uses no other module of
-//! the service (its callers build it from plain values), and no two top-level modules use each
-//! other, directly or through others.
+//! The shape of the workspace: the token core (`crates/jwt-resource-server`) knows no web framework,
+//! the poem-openapi adapter (`crates/poem-jwt-resource-server`) knows no module of the service, and
+//! in the service (`src/`) no two top-level modules use each other, directly or through others.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -61,12 +61,58 @@ fn read_sources(path: &Path, text: &mut String) {
     }
 }
 
+/// The Rust sources and the manifest of the workspace crate in `crates/{name}`, as one text each.
+fn crate_text(name: &str) -> (String, String) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crates").join(name);
+    let mut sources = String::new();
+    read_sources(&dir.join("src"), &mut sources);
+    read_sources(&dir.join("examples"), &mut sources);
+    assert!(!sources.is_empty(), "crates/{name} has sources");
+    (sources, std::fs::read_to_string(dir.join("Cargo.toml")).unwrap())
+}
+
+/// Whether `text` names the crate `name` as a path (`name::`), outside comments.
+fn names_crate(text: &str, name: &str) -> bool {
+    text.lines().map(|line| line.split("//").next().unwrap_or_default()).any(|code| {
+        code.match_indices(&format!("{name}::"))
+            .any(|(at, _)| !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':'))
+    })
+}
+
+/// Whether the manifest `manifest` depends on the crate `name`.
+fn depends_on(manifest: &str, name: &str) -> bool {
+    manifest.lines().any(|line| {
+        line.trim_start().starts_with(&format!("{name} ")) || line.trim_start().starts_with(&format!("{name}="))
+    })
+}
+
 #[test]
-fn auth_uses_no_other_module() {
+fn the_core_knows_no_web_framework() {
+    let (sources, manifest) = crate_text("jwt-resource-server");
+    for framework in ["poem", "poem_openapi", "axum", "actix_web", "warp", "hyper", "tower", "rocket", "salvo"] {
+        assert!(!names_crate(&sources, framework), "the core uses {framework}");
+        assert!(!depends_on(&manifest, &framework.replace('_', "-")), "the core depends on {framework}");
+    }
+}
+
+#[test]
+fn the_adapter_knows_no_module_of_the_service() {
+    let (sources, manifest) = crate_text("poem-jwt-resource-server");
+    assert!(!names_crate(&sources, "protected_api"), "the adapter uses the service");
+    assert!(!depends_on(&manifest, "protected-api"), "the adapter depends on the service");
+    for crate_name in ["jwt-resource-server", "poem-jwt-resource-server", "dpop-signer"] {
+        let (sources, _) = crate_text(crate_name);
+        assert!(!sources.contains("#[doc(hidden)]"), "{crate_name} hides a public item from its docs");
+    }
+}
+
+#[test]
+fn the_service_reaches_the_token_checks_through_the_crates_only() {
     let uses = module_uses();
-    assert_eq!(uses["auth"], BTreeSet::new(), "auth is built from plain values by startup");
-    assert!(uses["settings"].contains("auth"), "the settings build auth's values: {:?}", uses["settings"]);
-    assert!(uses["metrics"].contains("auth"), "the metrics count auth's events: {:?}", uses["metrics"]);
+    assert!(!uses.contains_key("auth"), "src/auth left the service: {:?}", uses.keys());
+    let mut service = String::new();
+    read_sources(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"), &mut service);
+    assert!(names_crate(&service, "jwt_resource_server") && names_crate(&service, "poem_jwt_resource_server"));
 }
 
 #[test]
@@ -88,4 +134,10 @@ fn the_check_sees_the_forms_of_use() {
     assert!(!names_module("use crate::{auth::Refusal};", "http"));
     assert!(!names_module("crate::authority::X", "auth"));
     assert!(!names_module("use crate::{auth::{Verifier, metrics_thing}};", "metrics"));
+    assert!(names_crate("use poem::{Endpoint};", "poem"));
+    assert!(names_crate("    let x = poem::Request::default();", "poem"));
+    assert!(!names_crate("use poem_openapi::OpenApi;", "poem"));
+    assert!(!names_crate("// poem::Request in a comment", "poem"));
+    assert!(!names_crate("use my_poem::X;", "poem"));
+    assert!(depends_on("[dependencies]\npoem = \"3\"\n", "poem") && !depends_on("poem-openapi = \"5\"", "poem"));
 }

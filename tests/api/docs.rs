@@ -25,7 +25,7 @@ async fn the_spec_is_served_as_json_and_yaml() {
     let issuer = TestIssuer::start().await;
     let app = TestApp::spawn(&issuer).await;
     let json: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
-    assert_eq!(json, serde_json::from_str::<serde_json::Value>(&protected_api::api::service().spec()).unwrap());
+    assert_eq!(json, serde_json::from_str::<serde_json::Value>(&protected_api::api::spec().spec()).unwrap());
     let yaml = app.get("/openapi.yaml").await;
     assert!(yaml.headers()["content-type"].to_str().unwrap().contains("yaml"));
     assert!(yaml.text().await.unwrap().starts_with("openapi: 3.0.0"));

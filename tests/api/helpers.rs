@@ -15,13 +15,13 @@ use jsonwebtoken::{
     Algorithm, EncodingKey, Header,
     jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
+use jwt_resource_server::{ManualClock, ResourceServer, SharedClock, SystemClock};
 use poem::{
     EndpointExt, Response, Route, Server, get, handler,
     listener::{Acceptor, Listener, TcpListener},
     web::{Data, Json},
 };
 use protected_api::{
-    auth::Verifier,
     settings::{self, Settings, Sources},
     startup::Application,
 };
@@ -387,8 +387,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub metrics_address: Option<SocketAddr>,
     pub client: reqwest::Client,
-    /// The service's verifier, to call without HTTP.
-    pub verifier: Arc<Verifier>,
+    /// The service's resource server, to call without HTTP.
+    pub server: Arc<ResourceServer>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -411,16 +411,32 @@ impl TestApp {
         Self::spawn_settings(base_settings().merge(Serialized::default("server.port", 0))).await
     }
 
+    /// Spawns the service as [`spawn_with`](Self::spawn_with) does, its time rules reading the
+    /// returned clock, which stands still until the test moves it.
+    pub async fn spawn_with_clock(issuer: &TestIssuer, adjust: impl FnOnce(Figment) -> Figment) -> (Self, ManualClock) {
+        let clock = ManualClock::new(SystemTime::now().into());
+        let figment = base_settings()
+            .merge(Serialized::default("server.port", 0))
+            .merge(Serialized::default("auth0.issuer", &issuer.url))
+            .merge(Serialized::default("auth0.audience", AUDIENCE));
+        let app = Self::spawn_at(adjust(figment), Arc::new(clock.clone())).await;
+        (app, clock)
+    }
+
     async fn spawn_settings(figment: Figment) -> Self {
+        Self::spawn_at(figment, Arc::new(SystemClock)).await
+    }
+
+    async fn spawn_at(figment: Figment, clock: SharedClock) -> Self {
         let settings: Settings = settings::extract(figment).expect("valid test settings");
-        let application = Application::build(&settings).await.expect("build application");
+        let application = Application::build_with_clock(&settings, clock).await.expect("build application");
         let address = application.address();
         let metrics_address = application.metrics_address();
-        let verifier = Arc::clone(&application.state().verifier);
+        let server = Arc::clone(application.state().guard.server());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(application.run_until(async { stopped.await.ok().unwrap_or_default() }));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-        TestApp { address, metrics_address, client, verifier, _stop: stop }
+        TestApp { address, metrics_address, client, server, _stop: stop }
     }
 
     pub fn url(&self, path: &str) -> String {

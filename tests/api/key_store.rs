@@ -96,9 +96,9 @@ async fn concurrently(app: &TestApp, token: &str, count: usize) -> Vec<u16> {
 #[tokio::test]
 async fn a_key_published_right_after_start_up_is_accepted_on_its_first_request() {
     let issuer = TestIssuer::start().await;
-    let app = TestApp::spawn(&issuer).await;
+    let (app, clock) = TestApp::spawn_with_clock(&issuer, |f| f).await;
     app.wait_until_ready().await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    clock.advance(Duration::from_secs(1));
     let rotated = SigningKey::fixture("rotated");
     issuer.publish(&[issuer.primary.clone(), rotated.clone()]);
     let before = issuer.jwks_fetches();
@@ -117,9 +117,9 @@ async fn a_key_published_right_after_start_up_is_accepted_on_its_first_request()
 #[tokio::test]
 async fn a_key_published_right_after_a_scheduled_refresh_is_accepted_on_its_first_request() {
     let issuer = TestIssuer::start().await;
-    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.ttl", "3s"))).await;
+    let (app, clock) = TestApp::spawn_with_clock(&issuer, |f| f.merge(("jwks.ttl", "3s"))).await;
     app.wait_until_ready().await;
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    clock.advance(Duration::from_millis(3100));
     assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200);
     for _ in 0..100 {
         if issuer.jwks_fetches() == 2 {
@@ -155,9 +155,9 @@ async fn a_new_key_waits_for_the_refetch_another_unknown_kid_started() {
 #[tokio::test]
 async fn a_flood_of_random_kids_causes_at_most_one_refetch_per_cooldown() {
     let issuer = TestIssuer::start().await;
-    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.cooldown", "1s"))).await;
+    let (app, clock) = TestApp::spawn_with_clock(&issuer, |f| f.merge(("jwks.cooldown", "1s"))).await;
     app.wait_until_ready().await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1100));
     let before = issuer.jwks_fetches();
 
     random_kids(&app, &issuer, 200).await;
@@ -180,9 +180,10 @@ async fn a_thousand_concurrent_first_requests_on_a_cold_cache_share_one_fetch() 
 async fn identity_provider_down_at_start_then_up() {
     let issuer = TestIssuer::start().await;
     issuer.set_behaviour(Behaviour::Fail500);
-    let app =
-        TestApp::spawn_with(&issuer, |f| f.merge(("jwks.retry_initial", "200ms")).merge(("jwks.retry_max", "200ms")))
-            .await;
+    let (app, clock) = TestApp::spawn_with_clock(&issuer, |f| {
+        f.merge(("jwks.retry_initial", "200ms")).merge(("jwks.retry_max", "200ms"))
+    })
+    .await;
 
     assert_eq!(app.get("/api/public").await.status(), 200, "public routes work without keys");
     assert_eq!(app.get("/healthz").await.status(), 200);
@@ -198,7 +199,7 @@ async fn identity_provider_down_at_start_then_up() {
     assert!(readiness["last_fetch_error"].as_str().unwrap().contains("answered 500"), "{readiness}");
 
     issuer.set_behaviour(Behaviour::Serve);
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    clock.advance(Duration::from_millis(250));
     assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200);
     assert_eq!(app.get("/readyz").await.status(), 200);
 }
@@ -219,10 +220,11 @@ async fn failed_fetches_back_off_instead_of_following_every_request() {
 #[tokio::test]
 async fn identity_provider_down_after_warm_up_keeps_serving_known_keys() {
     let issuer = TestIssuer::start().await;
-    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.ttl", "100ms")).merge(("jwks.cooldown", "0s"))).await;
+    let (app, clock) =
+        TestApp::spawn_with_clock(&issuer, |f| f.merge(("jwks.ttl", "100ms")).merge(("jwks.cooldown", "0s"))).await;
     app.wait_until_ready().await;
     issuer.set_behaviour(Behaviour::Fail500);
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    clock.advance(Duration::from_millis(150));
 
     let started = Instant::now();
     assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 200);
@@ -245,7 +247,7 @@ async fn identity_provider_down_after_warm_up_keeps_serving_known_keys() {
 #[tokio::test]
 async fn stale_keys_stop_serving_after_the_stale_period() {
     let issuer = TestIssuer::start().await;
-    let app = TestApp::spawn_with(&issuer, |f| {
+    let (app, clock) = TestApp::spawn_with_clock(&issuer, |f| {
         f.merge(("jwks.ttl", "100ms"))
             .merge(("jwks.max_stale", "200ms"))
             .merge(("jwks.retry_initial", "1h"))
@@ -254,7 +256,7 @@ async fn stale_keys_stop_serving_after_the_stale_period() {
     .await;
     app.wait_until_ready().await;
     issuer.set_behaviour(Behaviour::Fail500);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(Duration::from_millis(400));
     assert_eq!(app.get_with_token("/api/private", &issuer.token()).await.status(), 503);
     assert_eq!(app.get("/readyz").await.status(), 503);
 }
@@ -289,7 +291,8 @@ async fn requests_queued_behind_a_fetch_that_timed_out_do_not_fetch_again() {
 #[tokio::test]
 async fn unknown_kids_queued_behind_a_refetch_that_timed_out_share_its_failure() {
     let issuer = TestIssuer::start().await;
-    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.timeout", "1s")).merge(("jwks.cooldown", "100ms"))).await;
+    let (app, clock) =
+        TestApp::spawn_with_clock(&issuer, |f| f.merge(("jwks.timeout", "1s")).merge(("jwks.cooldown", "100ms"))).await;
     app.wait_until_ready().await;
     issuer.set_behaviour(Behaviour::Hang);
     let token = SigningKey::fixture("rotated").sign(&issuer.claims());
@@ -303,7 +306,9 @@ async fn unknown_kids_queued_behind_a_refetch_that_timed_out_share_its_failure()
                 (status, sent.elapsed())
             });
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Each wave comes after the cooldown, while the first refetch still hangs.
+        clock.advance(Duration::from_millis(250));
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
     for (status, took) in requests.join_all().await {
         assert_eq!(status, 401);

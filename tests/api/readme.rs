@@ -1,10 +1,17 @@
-//! Every ```console block of README.md is run, as written, against the binary started the way
-//! the quick start says (no configuration: the development issuer), and must print what the
-//! README shows. In expected output, `…` stands for any text, and a line that is only `…` for
-//! any number of lines. `localhost:3000` and `127.0.0.1:3000` stand for the test's address, and
-//! `./target/debug/protected-api` for the binary under test; the sessions run in an empty folder.
+//! The README and the book (`docs/src/`) say what is true:
+//!
+//! - every ```console block is run, as written, against the binary started the way the quick
+//!   start says (no configuration: the development issuer), and must print what the page shows.
+//!   In expected output, `…` stands for any text, and a line that is only `…` for any number of
+//!   lines. `localhost:3000` and `127.0.0.1:3000` stand for the test's address, and
+//!   `./target/debug/protected-api` for the binary under test; the sessions run in an empty folder;
+//! - every ```rust block that names a file is that file's code;
+//! - every link to a file of the repository, or to a heading, reaches it.
 
-use std::process::Command;
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use crate::helpers::Running;
 
@@ -70,11 +77,24 @@ fn the_wildcards_match_as_documented() {
     assert!(!output_matches(&expected, &["a", "b"]));
 }
 
+/// README.md and the book's chapters, with their paths.
+fn pages() -> Vec<(PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = vec![root.join("README.md")];
+    let mut chapters: Vec<PathBuf> = std::fs::read_dir(root.join("docs/src"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "md"))
+        .collect();
+    chapters.sort();
+    paths.extend(chapters);
+    paths.into_iter().map(|path| (path.clone(), std::fs::read_to_string(path).unwrap())).collect()
+}
+
 #[test]
-fn the_readme_console_sessions_print_what_the_readme_shows() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let blocks = console_blocks(&readme);
-    assert!(!blocks.is_empty(), "README.md has no console block");
+fn the_console_sessions_print_what_the_pages_show() {
+    let blocks: Vec<Vec<Step>> = pages().iter().flat_map(|(_, page)| console_blocks(page)).collect();
+    assert!(blocks.len() >= 3, "the README and the quick start's sessions are missing");
     let running = Running::start(&[("PORT", "0")]);
     let localize = |text: &str| {
         text.replace("localhost:3000", &running.address)
@@ -90,7 +110,7 @@ fn the_readme_console_sessions_print_what_the_readme_shows() {
         let output =
             Command::new("bash").args(["-euo", "pipefail", "-c", &script]).current_dir(&folder).output().expect("bash");
         let stdout = String::from_utf8(output.stdout).unwrap().replace('\r', "");
-        assert!(output.status.success(), "the README session failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "the session failed: {}", String::from_utf8_lossy(&output.stderr));
         let outputs: Vec<&str> = stdout.split(&format!("\n{MARK}\n")).skip(1).collect();
         assert_eq!(outputs.len(), steps.len());
         for (step, printed) in steps.iter().zip(outputs) {
@@ -99,7 +119,7 @@ fn the_readme_console_sessions_print_what_the_readme_shows() {
             let expected: Vec<String> = step.expected.iter().map(|line| localize(line)).collect();
             assert!(
                 output_matches(&expected, &actual),
-                "$ {}\nprinted:\n{}\nthe README shows:\n{}",
+                "$ {}\nprinted:\n{}\nthe page shows:\n{}",
                 step.command,
                 actual.join("\n"),
                 expected.join("\n")
@@ -109,25 +129,122 @@ fn the_readme_console_sessions_print_what_the_readme_shows() {
     std::fs::remove_dir_all(&folder).unwrap();
 }
 
-/// Every ```rust block of README.md that starts with a `// <path>.rs` line is that file's code:
-/// each of its parts (between `// …` lines) appears in the file as written.
+/// Every ```rust block that starts with a `// <path>.rs` line is that file's code: each of its
+/// parts (between `// …` lines) appears in the file as written.
 #[test]
 fn the_rust_snippets_are_the_code_they_name() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let mut checked = 0;
-    for block in readme.split("```rust\n").skip(1) {
-        let block = &block[..block.find("```").unwrap()];
-        let Some((path, code)) = block.strip_prefix("// ").and_then(|rest| rest.split_once('\n')) else {
-            continue;
-        };
-        if !path.ends_with(".rs") || path.contains(' ') {
+    let mut checked = Vec::new();
+    for (page, text) in pages() {
+        for block in text.split("```rust\n").skip(1) {
+            let block = &block[..block.find("```").unwrap()];
+            let Some((path, code)) = block.strip_prefix("// ").and_then(|rest| rest.split_once('\n')) else {
+                continue;
+            };
+            if !path.ends_with(".rs") || path.contains(' ') {
+                continue;
+            }
+            let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
+            for part in code.split("// …\n") {
+                assert!(source.contains(part), "{}'s snippet of {path} is not in the file:\n{part}", page.display());
+            }
+            checked.push(path.to_owned());
+        }
+    }
+    for file in [
+        "crates/poem-jwt-resource-server/examples/tutorial.rs",
+        "crates/poem-jwt-resource-server/examples/custom_claims.rs",
+        "src/api/messages.rs",
+    ] {
+        assert!(checked.iter().any(|path| path == file), "no snippet of {file} was checked: {checked:?}");
+    }
+}
+
+/// The anchor a Markdown renderer gives a heading (GitHub's and mdBook's rule).
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_' || *c == ' ')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+fn anchors(page: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut found = Vec::new();
+    for line in page.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            found.push(anchor(line.trim_start_matches('#')));
+        }
+    }
+    found
+}
+
+/// The targets of the `[text](target)` links of a page, outside code.
+fn links(page: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut found = Vec::new();
+    for line in page.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
             continue;
         }
-        let source = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
-        for part in code.split("// …\n") {
-            assert!(source.contains(part), "README's snippet of {path} is not in the file:\n{part}");
+        if in_code {
+            continue;
+        }
+        for (at, _) in line.match_indices("](") {
+            let rest = &line[at + 2..];
+            if let Some(end) = rest.find(')') {
+                found.push(rest[..end].to_owned());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_link_to_a_file_or_a_heading_reaches_it() {
+    let pages = pages();
+    let mut checked = 0;
+    for (page, text) in &pages {
+        for target in links(text) {
+            if target.starts_with("http://") || target.starts_with("https://") {
+                continue;
+            }
+            let (file, fragment) = target.split_once('#').unwrap_or((&target, ""));
+            let path = if file.is_empty() { page.clone() } else { page.parent().unwrap().join(file) };
+            assert!(path.exists(), "{} links to {target}, which does not exist", page.display());
+            if !fragment.is_empty() {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(
+                    anchors(&text).iter().any(|anchor| anchor == fragment),
+                    "{} links to {target}, which has no such heading",
+                    page.display()
+                );
+            }
             checked += 1;
         }
     }
-    assert_eq!(checked, 4, "the three snippets of `Protect your own route` (one in two parts)");
+    assert!(checked > 20, "only {checked} links were checked");
+}
+
+#[test]
+fn the_anchor_rule_drops_punctuation_and_keeps_hyphens() {
+    assert_eq!(anchor(" DPoP: sender-constrained tokens"), "dpop-sender-constrained-tokens");
+    assert_eq!(anchor("Protect your own routes"), "protect-your-own-routes");
+    assert_eq!(links("see [a](b.md#c) and [`d`](e/)\n```\n[x](y)\n```"), ["b.md#c", "e/"]);
+}
+
+#[test]
+fn every_chapter_is_in_the_summary() {
+    let summary = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/SUMMARY.md")).unwrap();
+    for (page, _) in pages().iter().skip(1) {
+        let name = page.file_name().unwrap().to_str().unwrap();
+        if name != "SUMMARY.md" {
+            assert!(summary.contains(&format!("]({name})")), "{name} is not in docs/src/SUMMARY.md");
+        }
+    }
 }

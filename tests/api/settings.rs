@@ -3,10 +3,8 @@
 #![allow(clippy::result_large_err)]
 
 use figment::Jail;
-use protected_api::{
-    auth::ProviderUrl,
-    settings::{self, IdentityProvider, Settings},
-};
+use jwt_resource_server::ProviderUrl;
+use protected_api::settings::{self, IdentityProvider, NonceMode, Settings};
 
 const DEFAULT_TOML: &str = include_str!("../../settings/default.toml");
 const DEV_TOML: &str = include_str!("../../settings/dev.toml");
@@ -293,7 +291,7 @@ fn several_issuers_from_the_environment_or_with_values_of_their_own() {
         assert_eq!(second.issuer.as_str(), "https://other.example.com/realms/a");
         assert_eq!(second.audience, "https://api.other.com");
         assert_eq!(second.algorithms, [jsonwebtoken::Algorithm::ES256]);
-        assert_eq!(second.token_profile, protected_api::auth::TokenProfile::Rfc9068);
+        assert_eq!(second.token_profile, jwt_resource_server::TokenProfile::Rfc9068);
         assert_eq!(second.jwks_url.as_ref().map(ProviderUrl::as_str), Some("https://other.example.com/keys"));
         Ok(())
     });
@@ -336,7 +334,7 @@ fn dpop_settings_are_read_into_their_types_and_checked() {
     ];
     with_env(&env, |loaded| {
         let dpop = loaded.unwrap().dpop;
-        assert_eq!(dpop.mode, protected_api::auth::DpopMode::Required);
+        assert_eq!(dpop.mode, jwt_resource_server::DpopMode::Required);
         assert_eq!(dpop.algorithms, [jsonwebtoken::Algorithm::ES256, jsonwebtoken::Algorithm::EdDSA]);
         assert_eq!(dpop.max_age, std::time::Duration::from_secs(120));
         let shown = format!("{:?}", dpop.replay_store);
@@ -374,11 +372,14 @@ fn dpop_nonces_need_a_long_enough_secret_that_never_reaches_a_log() {
     let secret = ("APP_DPOP__NONCE_SECRET", "a secret shared by every replica, 48 bytes long");
     with_env(&[VALID[0], VALID[1], required, secret, ("APP_DPOP__NONCE_LIFETIME", "20s")], |loaded| {
         let dpop = loaded.unwrap().dpop;
-        assert!(dpop.nonces().is_some());
+        assert_eq!(dpop.nonce, NonceMode::Required);
+        assert!(dpop.nonce_secret.is_some());
         assert_eq!(dpop.nonce_lifetime, std::time::Duration::from_secs(20));
         assert!(!format!("{dpop:?}").contains("shared by every replica"), "the secret never reaches a log");
     });
-    with_env(&[VALID[0], VALID[1], secret], |loaded| assert!(loaded.unwrap().dpop.nonces().is_none(), "disabled"));
+    with_env(&[VALID[0], VALID[1], secret], |loaded| {
+        assert_eq!(loaded.unwrap().dpop.nonce, NonceMode::Disabled, "disabled")
+    });
     assert_error(
         &[VALID[0], VALID[1], required],
         &["dpop.nonce_secret (env APP_DPOP__NONCE_SECRET): is empty", "at least 32 bytes"],

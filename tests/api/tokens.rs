@@ -198,22 +198,22 @@ async fn a_token_without_kid_is_accepted_only_when_one_key_fits() {
 #[tokio::test]
 async fn a_cached_token_is_checked_for_expiry_on_every_use() {
     let issuer = TestIssuer::start().await;
-    let app = TestApp::spawn_with(&issuer, |f| f.merge(("auth0.leeway", "0s"))).await;
+    let (app, clock) = TestApp::spawn_with_clock(&issuer, |f| f.merge(("auth0.leeway", "0s"))).await;
     let short = issuer.token_with(json!({"exp": unix_now() + 2}));
     assert_eq!(app.get_with_token("/api/private", &short).await.status(), 200);
     assert_eq!(app.get_with_token("/api/private", &short).await.status(), 200, "served from the cache");
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    clock.advance(std::time::Duration::from_millis(2100));
     refused(&app, &short).await.assert_invalid_token("the token expired at");
 }
 
 #[tokio::test]
 async fn cached_tokens_of_a_removed_key_are_dropped_at_the_next_refresh() {
     let issuer = TestIssuer::start().await;
-    let app = TestApp::spawn_with(&issuer, |f| f.merge(("jwks.ttl", "200ms"))).await;
+    let (app, clock) = TestApp::spawn_with_clock(&issuer, |f| f.merge(("jwks.ttl", "200ms"))).await;
     let token = issuer.token();
     assert_eq!(app.get_with_token("/api/private", &token).await.status(), 200);
     issuer.publish(&[SigningKey::fixture("rotated")]);
-    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    clock.advance(std::time::Duration::from_millis(250));
     // A token that is not cached needs the key set, finds it due, and refreshes it in the background.
     let uncached = issuer.token_with(json!({"sub": "auth0|another-user"}));
     app.get_with_token("/api/private", &uncached).await;

@@ -54,14 +54,20 @@ try {
   check(await oauth.locator("text=authorizationCode").count() > 0, "the Authorize dialog offers the authorization code flow");
   const clientId = await oauth.locator("input[data-name=clientId]").inputValue();
   check(clientId !== "", `the client id is filled in (${clientId})`);
+  // A public client with PKCE: the dialog asks for no client secret.
+  check(await oauth.locator("input[data-name=clientSecret]").count() === 1, "Swagger UI still renders its client_secret input");
+  check(!(await oauth.locator("input[data-name=clientSecret]").isVisible()), "the client_secret field is hidden");
   await oauth.locator(".auth-btn-wrapper").scrollIntoViewIfNeeded();
   await page.screenshot({ path: screenshot, fullPage: false });
   const [popup] = await Promise.all([page.waitForEvent("popup"), oauth.locator("button.authorize").click()]);
   await popup.waitForLoadState();
+  // Both waits start before the sign-in: the receiver page may run and close the popup before
+  // the sign-in's last step returns, and a close that happened before the wait is never seen.
+  const closed = popup.waitForEvent("close");
   const receiver = popup.waitForResponse((response) => response.url().includes("/docs/oauth-receiver.html"));
   await signIn[provider](popup);
   checkPageHeaders(await receiver, "the OAuth receiver page");
-  await popup.waitForEvent("close");
+  await closed;
   await oauth.locator("button", { hasText: "Logout" }).waitFor();
   check(true, `signed in at the ${provider} provider; the dialog offers Logout`);
   await page.locator(".modal-ux button.btn-done").first().click();

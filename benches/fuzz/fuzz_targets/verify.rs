@@ -1,12 +1,13 @@
-//! Fuzzes `Verifier::verify`, the entry point of the token path, with the service's own
-//! verifier fed by a JWKS on 127.0.0.1 (one RS256 and one ES256 key).
+//! Fuzzes `Verifier::verify`, the entry point of the token path, with a `jwt-resource-server`
+//! resource server built as any application builds one, fed by a JWKS on 127.0.0.1 (one RS256
+//! and one ES256 key).
 //!
 //! An input starting with byte 0 is `0, header bytes, 0xFF, payload bytes`: both are signed with
 //! the ES256 key under whatever `alg` the header names, so the header and claims readers see
 //! validly signed input. Any other input is taken as the token text itself.
 //!
 //! Every input must be answered, never panic, and every refusal must be a 401 `invalid_token`
-//! whose description can be written into a challenge.
+//! whose challenges can be written into a header.
 //!
 //!     cargo +nightly fuzz run --fuzz-dir benches/fuzz verify benches/fuzz/corpus/verify benches/fuzz/seeds
 
@@ -16,21 +17,16 @@ use std::sync::{Arc, LazyLock};
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use figment::providers::Serialized;
 use jsonwebtoken::{
     Algorithm, EncodingKey,
     jwk::{Jwk, JwkSet},
 };
+use jwt_resource_server::{AuthError, Issuer, ResourceServer};
 use libfuzzer_sys::fuzz_target;
 use poem::{
     EndpointExt, Route, Server, get, handler,
     listener::{Acceptor, Listener, TcpListener},
     web::Data,
-};
-use protected_api::{
-    auth::{AuthError, Verifier},
-    settings::{self, Sources},
-    startup::Application,
 };
 
 /// The issuer the seeds name.
@@ -39,7 +35,7 @@ const AUDIENCE: &str = "https://api.example.com";
 
 struct Harness {
     runtime: tokio::runtime::Runtime,
-    verifier: Arc<Verifier>,
+    server: ResourceServer,
     signer: EncodingKey,
 }
 
@@ -61,25 +57,20 @@ static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
     let rsa = EncodingKey::from_rsa_pem(include_bytes!("../../../tests/fixtures/primary.pem")).unwrap();
     let document = JwkSet { keys: vec![key("ec", &signer, Algorithm::ES256), key("rsa", &rsa, Algorithm::RS256)] };
     let document = Arc::new(serde_json::to_string(&document).unwrap());
-    let verifier = runtime.block_on(async {
+    let server = runtime.block_on(async {
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
         let address = *acceptor.local_addr()[0].as_socket_addr().unwrap();
         tokio::spawn(Server::new_with_acceptor(acceptor).run(Route::new().at("/jwks", get(jwks)).data(document)));
-        let sources = Sources::built_in("dev");
-        let figment = sources
-            .files()
-            .merge(Serialized::default("server.port", 0))
-            .merge(Serialized::default("auth0.issuer", ISSUER))
-            .merge(Serialized::default("auth0.audience", AUDIENCE))
-            .merge(Serialized::default("auth0.jwks_url", format!("http://{address}/jwks")))
-            .merge(Serialized::default("auth0.algorithms", ["RS256", "ES256"]));
-        let application = Application::build(&settings::extract(figment).unwrap()).await.unwrap();
-        let verifier = Arc::clone(&application.state().verifier);
-        verifier.issuers()[0].key_store().warm_up().await;
-        tokio::spawn(application.run_until(std::future::pending()));
-        verifier
+        let server = ResourceServer::builder()
+            .issuer(Issuer::url(ISSUER).jwks_url(format!("http://{address}/jwks")))
+            .audience(AUDIENCE)
+            .algorithms([Algorithm::RS256, Algorithm::ES256])
+            .build()
+            .unwrap();
+        server.warm_up().await;
+        server
     });
-    Harness { runtime, verifier, signer }
+    Harness { runtime, server, signer }
 });
 
 fuzz_target!(|data: &[u8]| {
@@ -97,11 +88,15 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => String::from_utf8_lossy(data).into_owned(),
     };
-    match harness.runtime.block_on(harness.verifier.verify(&token)) {
-        Ok(claims) => assert!(!claims.as_json().get().is_empty()),
+    match harness.runtime.block_on(harness.server.verifier().verify::<()>(&token)) {
+        Ok(verified) => assert!(!verified.claims().as_json().get().is_empty()),
         Err(error) => {
             assert!(matches!(error, AuthError::InvalidToken(_)), "{error:?}");
-            assert!(error.challenge().is_some_and(|challenge| challenge.is_ascii()));
+            let challenges = harness.server.challenges(&error, false, false);
+            assert!(
+                !challenges.is_empty() && challenges.iter().all(|challenge| challenge.is_ascii()),
+                "{challenges:?}"
+            );
         }
     }
 });

@@ -13,9 +13,9 @@ use std::{
     time::Duration,
 };
 
+use jwt_resource_server::{KeyStore, LoginEndpoints, scopes_of};
+use poem_jwt_resource_server::{ProtectedOperation, SpecText};
 use serde_json::{Map, Value, json};
-
-use crate::auth::{BEARER_SCHEME, KeyStore, LoginEndpoints};
 
 /// The name of the login scheme in the served spec.
 pub const OAUTH_SCHEME: &str = "OAuth2";
@@ -24,24 +24,24 @@ pub const OAUTH_SCHEME: &str = "OAuth2";
 pub struct DocsLogin {
     client_id: String,
     audience: String,
-    /// Every scope the API knows.
-    scopes: &'static [&'static str],
-    /// The scope each operation (by `operationId`) needs.
-    operation_scopes: &'static [(&'static str, &'static str)],
+    /// Every scope the API's operations need.
+    scopes: Vec<&'static str>,
+    /// The scopes each operation (by `operationId`) needs.
+    operation_scopes: Vec<(&'static str, Vec<&'static str>)>,
     endpoints: OnceLock<LoginEndpoints>,
     /// The served spec with the login scheme, made once the endpoints are known.
     spec: OnceLock<String>,
 }
 
 impl DocsLogin {
-    /// A login for `client_id` into tokens for `audience`; `scopes` are the API's, and
-    /// `operation_scopes` say which operation needs which.
-    pub fn new(
-        client_id: String,
-        audience: String,
-        scopes: &'static [&'static str],
-        operation_scopes: &'static [(&'static str, &'static str)],
-    ) -> Self {
+    /// A login for `client_id` into tokens for `audience`, asking for the scopes `operations`
+    /// need.
+    pub fn new(client_id: String, audience: String, operations: &[ProtectedOperation]) -> Self {
+        let scopes = scopes_of(operations.iter().map(|operation| &operation.requirement));
+        let operation_scopes = operations
+            .iter()
+            .filter_map(|operation| Some((operation.operation_id?, operation.requirement.scopes.clone())))
+            .collect();
         DocsLogin { client_id, audience, scopes, operation_scopes, endpoints: OnceLock::new(), spec: OnceLock::new() }
     }
 
@@ -113,11 +113,16 @@ impl DocsLogin {
                 let Some(security) = operation.get_mut("security").and_then(Value::as_array_mut) else {
                     continue;
                 };
-                let Some(at) = security.iter().position(|requirement| requirement.get(BEARER_SCHEME).is_some()) else {
+                let bearer = SpecText::current().bearer_scheme;
+                let Some(at) = security.iter().position(|requirement| requirement.get(bearer).is_some()) else {
                     continue;
                 };
-                let needed: Vec<&str> =
-                    self.operation_scopes.iter().filter(|(op, _)| *op == id).map(|(_, scope)| *scope).collect();
+                let needed: Vec<&str> = self
+                    .operation_scopes
+                    .iter()
+                    .filter(|(op, _)| *op == id)
+                    .flat_map(|(_, scopes)| scopes.iter().copied())
+                    .collect();
                 security.insert(at + 1, json!({ OAUTH_SCHEME: needed }));
             }
         }
@@ -143,12 +148,16 @@ mod tests {
     use super::*;
 
     fn login() -> DocsLogin {
-        DocsLogin::new(
-            "client".into(),
-            "https://api.example.com".into(),
-            &["read:messages"],
-            &[("getPrivateScoped", "read:messages")],
-        )
+        let mut scoped = jwt_resource_server::RequirementDoc::default();
+        scoped.scope("read:messages");
+        let operation = |id, requirement| ProtectedOperation {
+            path: "/".into(),
+            method: poem::http::Method::GET,
+            operation_id: Some(id),
+            requirement,
+        };
+        let operations = [operation("getPrivate", Default::default()), operation("getPrivateScoped", scoped)];
+        DocsLogin::new("client".into(), "https://api.example.com".into(), &operations)
     }
 
     #[test]

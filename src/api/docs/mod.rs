@@ -1,7 +1,9 @@
-//! Swagger UI at `/docs` and the spec at `/openapi.json`: the page loads the served spec (so it
-//! shows the login once the login issuer's endpoints are found), keeps the authorization across
-//! reloads when `docs.persist_authorization` says so, and logs in with PKCE when `docs.client_id`
-//! is set ([`DocsLogin`]); the OAuth receiver page is served beside it.
+//! Swagger UI at `/docs` and the spec at `/openapi.json`: the page loads its own copy of the
+//! served spec from `/docs/openapi.json` (so it shows the login once the login issuer's endpoints
+//! are found), without the DPoP scheme, whose proofs Swagger UI cannot sign; it keeps the
+//! authorization across reloads when `docs.persist_authorization` says so, and logs in with PKCE
+//! when `docs.client_id` is set ([`DocsLogin`]), with no `client_secret` field for the public
+//! client; the OAuth receiver page is served beside it.
 
 mod login;
 
@@ -31,6 +33,9 @@ pub const SPEC_YAML_PATH: &str = "/openapi.yaml";
 /// Where the OAuth receiver page is, under [`DOCS_PATH`]: the login's redirect URI.
 pub const RECEIVER_PATH: &str = "/oauth-receiver.html";
 
+/// Hides the `client_secret` row of Swagger UI's login form.
+const NO_CLIENT_SECRET: &str = ".auth-container .wrapper:has(input[data-name=clientSecret]) { display: none; }";
+
 /// The Swagger UI page for `html` (from `OpenApiService::swagger_ui_html`), loading the spec
 /// from [`SPEC_JSON_PATH`] rather than a copy made at start-up, with `persistAuthorization` when
 /// `persist` and the login when `login` is given.
@@ -41,16 +46,18 @@ pub fn page(html: String, persist: bool, login: Option<&DocsLogin>) -> String {
         let at = page.find(from).unwrap_or_else(|| panic!("the Swagger UI page no longer has {from:?}"));
         page.replace_range(at..at + from.len(), to);
     };
-    // Beside /docs, so it holds behind a proxy that adds a path; no badge from a validator on
+    // Under /docs, so it holds behind a proxy that adds a path; no badge from a validator on
     // another site, which would be sent the spec's URL.
     patch(
         "spec: spec,",
-        "url: location.pathname.replace(/\\/docs\\/?$/, \"\") + \"/openapi.json\",\n        validatorUrl: null,",
+        "url: location.pathname.replace(/\\/?$/, \"\") + \"/openapi.json\",\n        validatorUrl: null,",
     );
     if persist {
         patch("deepLinking: true,", "deepLinking: true,\n        persistAuthorization: true,");
     }
     if let Some(login) = login {
+        // The login client is public (PKCE): it has no secret to type in.
+        patch("<div id=\"ui\"></div>", &format!("<style>{NO_CLIENT_SECRET}</style>\n<div id=\"ui\"></div>"));
         patch("SwaggerUIBundle({", "const ui = SwaggerUIBundle({");
         patch("\n    })\n</script>", &format!("\n    }})\n    {}\n</script>", login.init_oauth()));
     }
@@ -107,9 +114,15 @@ fn swagger_page(Data(page): Data<&Arc<SwaggerPage>>) -> Response {
     html_page(page.html.clone(), page.current_policy())
 }
 
-/// The `/docs` routes: the page built from `html` (see [`page`]), and the OAuth receiver page
-/// taken from `swagger_ui`, poem-openapi's Swagger UI endpoint.
-pub fn swagger_ui(html: String, persist: bool, login: Option<Arc<DocsLogin>>, swagger_ui: impl Endpoint) -> Route {
+/// The `/docs` routes: the page built from `html` (see [`page`]), its copy of the spec, and the
+/// OAuth receiver page taken from `swagger_ui`, poem-openapi's Swagger UI endpoint.
+pub fn swagger_ui(
+    html: String,
+    persist: bool,
+    spec: Arc<ServedSpec>,
+    login: Option<Arc<DocsLogin>>,
+    swagger_ui: impl Endpoint,
+) -> Route {
     let receiver = SwaggerPage::new(receiver_page(swagger_ui), None);
     let page = SwaggerPage::new(Bytes::from(page(html, persist, login.as_deref())), login);
     let compression = || {
@@ -120,6 +133,7 @@ pub fn swagger_ui(html: String, persist: bool, login: Option<Arc<DocsLogin>>, sw
     Route::new()
         .at("/", get(swagger_page).data(page).with(compression()))
         .at(RECEIVER_PATH, get(swagger_page).data(receiver))
+        .at(SPEC_JSON_PATH, get(serve_spec).data(spec))
 }
 
 /// The receiver page that poem-openapi's endpoint serves, read once, so the endpoint — which
@@ -142,25 +156,59 @@ fn receiver_page(swagger_ui: impl Endpoint) -> Bytes {
     bytes
 }
 
-/// The spec as JSON, and the login that adds its scheme once the endpoints are known.
+/// The spec as JSON, the login that adds its scheme once the endpoints are known, and the
+/// scheme the copy of Swagger UI's page leaves out.
 pub struct ServedSpec {
     json: String,
     login: Option<Arc<DocsLogin>>,
+    left_out: Option<&'static str>,
 }
 
 impl ServedSpec {
     /// Serves `json`, with `login`'s scheme when there is one.
     pub fn new(json: String, login: Option<Arc<DocsLogin>>) -> Self {
-        ServedSpec { json, login }
+        ServedSpec { json, login, left_out: None }
     }
+
+    /// The same spec without the security scheme `scheme`, for a page that cannot use it.
+    pub fn without_scheme(&self, scheme: &'static str) -> Self {
+        ServedSpec { json: self.json.clone(), login: self.login.clone(), left_out: Some(scheme) }
+    }
+
+    /// The spec as served now.
+    fn body(&self) -> String {
+        let spec = match &self.login {
+            Some(login) => login.spec(&self.json),
+            None => self.json.as_str().into(),
+        };
+        match self.left_out {
+            Some(scheme) => leave_out(&spec, scheme),
+            None => spec.into_owned(),
+        }
+    }
+}
+
+/// `spec` without the security scheme `scheme`: neither in the components nor in any
+/// operation's security.
+fn leave_out(spec: &str, scheme: &str) -> String {
+    let Ok(mut spec) = serde_json::from_str::<serde_json::Value>(spec) else {
+        return spec.to_owned();
+    };
+    if let Some(schemes) = spec.pointer_mut("/components/securitySchemes").and_then(|schemes| schemes.as_object_mut()) {
+        schemes.remove(scheme);
+    }
+    if let Some(paths) = spec.get_mut("paths").and_then(serde_json::Value::as_object_mut) {
+        let operations =
+            paths.values_mut().filter_map(serde_json::Value::as_object_mut).flat_map(|path| path.values_mut());
+        for security in operations.filter_map(|operation| operation.get_mut("security")?.as_array_mut()) {
+            security.retain(|requirement| requirement.get(scheme).is_none());
+        }
+    }
+    spec.to_string()
 }
 
 /// `GET /openapi.json`.
 #[handler]
 pub fn serve_spec(Data(spec): Data<&Arc<ServedSpec>>) -> Response {
-    let body = match &spec.login {
-        Some(login) => login.spec(&spec.json).into_owned(),
-        None => spec.json.clone(),
-    };
-    Response::builder().content_type("application/json; charset=utf-8").body(body)
+    Response::builder().content_type("application/json; charset=utf-8").body(spec.body())
 }
