@@ -1,4 +1,7 @@
-use std::process::ExitCode;
+use std::{
+    process::ExitCode,
+    time::{Duration, Instant},
+};
 
 use dpop_signer::DpopKey;
 use jwt_resource_server::{Clock, SystemClock};
@@ -109,17 +112,27 @@ async fn serve() -> ExitCode {
             None => print!("{banner}"),
         }
     }
-    match application.run_until_stopped().await {
-        Ok(()) => {
+    let (code, grace_ends) = match application.run_until_stopped().await {
+        Ok(grace_ends) => {
             tracing::info!("stopped");
-            ExitCode::SUCCESS
+            (ExitCode::SUCCESS, grace_ends)
         }
         Err(error) => {
             tracing::error!("server error: {error}");
-            ExitCode::from(1)
+            (ExitCode::from(1), Instant::now() + settings.server.shutdown_timeout)
         }
+    };
+    // The lines still buffered get what is left of the grace period (at least a moment): a stuck
+    // stdout never keeps the process from exiting.
+    if let Some(log_writer) = log_writer {
+        let left = grace_ends.saturating_duration_since(Instant::now()).max(MIN_FLUSH);
+        log_writer.close_within(left);
     }
+    code
 }
+
+/// The least time the last log lines get to be written at exit.
+const MIN_FLUSH: Duration = Duration::from_millis(100);
 
 /// `dpop-proof`: prints proofs.
 fn dpop_proof(args: &[&str]) -> ExitCode {

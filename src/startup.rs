@@ -5,7 +5,7 @@ use std::{
     future::Future,
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     sync::Arc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use jwt_resource_server::{
@@ -33,7 +33,7 @@ use crate::{
         api::DevTokenApi,
         authorize::{AUTHORIZE_PATH, AuthorizationServer, OAUTH_TOKEN_PATH},
     },
-    http::{BodyLimit, ConnectionLimits, Cors, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
+    http::{BodyLimit, ConnectionLimits, Cors, Drain, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
     metrics::{METRICS_PATH, Metrics, MetricsEndpoint},
     settings::{IdentityProvider, IssuerSettings, NonceMode, ReplayStoreSetting, Settings, values::Origin},
     telemetry::{REQUEST_ID_HEADER, RequestTrace},
@@ -91,6 +91,8 @@ pub struct AppState {
     pub cors_origins: Vec<Origin>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: u64,
+    /// Turned on by the shutdown signal: `/readyz` fails, answers close their connections.
+    pub drain: Drain,
 }
 
 /// A bound, ready-to-run service.
@@ -100,6 +102,7 @@ pub struct Application {
     metrics_listener: Option<(TcpListener, SocketAddr)>,
     state: AppState,
     limits: ConnectionLimits,
+    shutdown_delay: Duration,
     shutdown_timeout: Duration,
 }
 
@@ -189,6 +192,7 @@ impl Application {
             public_url: public_url.as_str().trim_end_matches('/').to_owned(),
             cors_origins: settings.cors.allowed_origins.clone(),
             max_body_bytes: settings.server.max_body_bytes,
+            drain: Drain::new(),
         };
         Ok(Application {
             listener,
@@ -196,6 +200,7 @@ impl Application {
             metrics_listener,
             state,
             limits,
+            shutdown_delay: settings.server.shutdown_delay,
             shutdown_timeout: settings.server.shutdown_timeout,
         })
     }
@@ -215,9 +220,13 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then drains: `/readyz` fails and answers close their
+    /// connections for `server.shutdown_delay` while serving goes on, then accepting stops and
+    /// in-flight requests have `server.shutdown_timeout` to finish.
     /// The signing keys are fetched in the background; the server does not wait for them.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+    ///
+    /// Returns the moment the grace period ends: what is left of it bounds the final log flush.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<Instant> {
         let server = Arc::clone(self.state.guard.server());
         tokio::spawn(async move { server.warm_up().await });
         if let (Some(login), Some(index)) = (&self.state.docs_login, self.state.login_issuer) {
@@ -232,6 +241,7 @@ impl Application {
             }
         };
         let grace = self.shutdown_timeout;
+        let drain = self.state.drain.clone();
         let stats = self.state.metrics.connections().clone();
         let metrics_server = self.metrics_listener.map(|(listener, _)| {
             let mut table = RouteTable::default();
@@ -242,23 +252,41 @@ impl Application {
                 &[],
             ));
             let limits = ConnectionLimits { max_connections: METRICS_MAX_CONNECTIONS, ..self.limits };
-            tokio::spawn(crate::http::serve(listener, routes, limits, stats.clone(), stopping(), grace))
+            tokio::spawn(crate::http::serve(listener, routes, limits, stats.clone(), drain.clone(), stopping(), grace))
         });
-        let api_server =
-            crate::http::serve(self.listener, routes(&self.state).endpoint, self.limits, stats, stopping(), grace);
+        let api_server = crate::http::serve(
+            self.listener,
+            routes(&self.state).endpoint,
+            self.limits,
+            stats,
+            drain.clone(),
+            stopping(),
+            grace,
+        );
+        let delay = self.shutdown_delay;
         let signal = async move {
             shutdown.await;
+            drain.start();
+            if !delay.is_zero() {
+                tracing::info!(
+                    delay = ?delay,
+                    "draining: /readyz answers 503 and answers close their connections; serving for {delay:?} more"
+                );
+                tokio::time::sleep(delay).await;
+            }
+            tracing::info!(grace = ?grace, "no longer accepting connections; finishing in-flight requests");
             let _ = stop.send(true);
+            Instant::now() + grace
         };
-        let (result, ()) = tokio::join!(api_server, signal);
+        let (result, grace_ends) = tokio::join!(api_server, signal);
         if let Some(metrics_server) = metrics_server {
             metrics_server.await.map_err(std::io::Error::other)??;
         }
-        result
+        result.map(|()| grace_ends)
     }
 
-    /// Serves until SIGINT or SIGTERM.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    /// Serves until SIGINT or SIGTERM; returns when the grace period ends.
+    pub async fn run_until_stopped(self) -> std::io::Result<Instant> {
         self.run_until(shutdown_signal()).await
     }
 }
@@ -388,7 +416,7 @@ pub fn routes(state: &AppState) -> Routes {
     let (mut routes, operations) = match (&state.dev_issuer, &state.dev_login) {
         (Some(issuer), Some(login)) => {
             let token_api = DevTokenApi::new(Arc::clone(issuer), Arc::clone(server));
-            let apis = (api::MessagesApi, api::HealthApi::new(Arc::clone(server)), token_api);
+            let apis = (api::MessagesApi, api::HealthApi::new(Arc::clone(server), state.drain.clone()), token_api);
             let (mut routes, operations) = mount(api::describe(guard.protect(apis)), state, &mut table);
             for (path, methods, endpoint) in dev_issuer::api::documents(issuer, login) {
                 for method in methods {
@@ -398,7 +426,7 @@ pub fn routes(state: &AppState) -> Routes {
             }
             (routes, operations)
         }
-        _ => mount(api::service(guard), state, &mut table),
+        _ => mount(api::service(guard, state.drain.clone()), state, &mut table),
     };
     let scopes = jwt_resource_server::scopes_of(operations.iter().map(|operation| &operation.requirement));
     let metadata = Arc::new(guard.metadata_endpoint(scopes, env!("CARGO_PKG_NAME")));
@@ -503,5 +531,5 @@ pub async fn shutdown_signal() {
         () = interrupt => {}
         () = terminate => {}
     }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+    tracing::info!("shutdown signal received");
 }

@@ -6,6 +6,7 @@ use jwt_resource_server::{ResourceServer, Timestamp};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::ApiTags;
+use crate::http::Drain;
 
 /// The process is up.
 #[derive(Debug, Clone, Object)]
@@ -19,8 +20,12 @@ pub struct Health {
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct Readiness {
-    /// `ready` when every issuer has usable keys, else `not_ready`.
+    /// `ready` when every issuer has usable keys and the service is not shutting down, else
+    /// `not_ready`.
     pub status: String,
+    /// Why the service is not ready when that is not its keys: `shutting_down` from the shutdown
+    /// signal on, while it still serves for `server.shutdown_delay`.
+    pub reason: Option<String>,
     /// Age of the oldest cached key set, in seconds.
     pub key_set_age_seconds: Option<u64>,
     /// Key ids of every cached key set.
@@ -74,20 +79,23 @@ pub enum ReadinessResponse {
     /// Signing keys are cached and fresh enough to use.
     #[oai(status = 200)]
     Ready(Json<Readiness>),
-    /// No usable signing keys: protected routes answer 503 until they are fetched.
+    /// No usable signing keys (protected routes answer 503 until they are fetched), or the
+    /// service is shutting down (`reason`: `shutting_down`) and leaves rotation.
     #[oai(status = 503)]
     NotReady(Json<Readiness>),
 }
 
-/// `/healthz` and `/readyz`, the latter of the signing keys of `server`'s trusted issuers.
+/// `/healthz` and `/readyz`, the latter of the signing keys of `server`'s trusted issuers and of
+/// the drain.
 pub struct HealthApi {
     server: Arc<ResourceServer>,
+    drain: Drain,
 }
 
 impl HealthApi {
-    /// The probes of the service checking tokens with `server`.
-    pub fn new(server: Arc<ResourceServer>) -> Self {
-        HealthApi { server }
+    /// The probes of the service checking tokens with `server`, not ready once `drain` starts.
+    pub fn new(server: Arc<ResourceServer>, drain: Drain) -> Self {
+        HealthApi { server, drain }
     }
 }
 
@@ -99,7 +107,7 @@ fn rfc3339(at: Timestamp) -> String {
 impl HealthApi {
     /// Liveness probe
     ///
-    /// Answers 200 while the process runs.
+    /// Answers 200 while the process runs, through the drain after SIGTERM too.
     #[oai(path = "/healthz", method = "get", operation_id = "getHealth")]
     async fn healthz(&self) -> HealthResponse {
         HealthResponse::Ok(Json(Health { status: "ok".to_owned() }))
@@ -107,7 +115,8 @@ impl HealthApi {
 
     /// Readiness probe
     ///
-    /// Answers 200 when the identity provider's signing keys are cached and usable, else 503.
+    /// Answers 200 when the identity provider's signing keys are cached and usable, else 503;
+    /// 503 with `reason` `shutting_down` from the shutdown signal on.
     #[oai(path = "/readyz", method = "get", operation_id = "getReadiness")]
     async fn readyz(&self) -> ReadinessResponse {
         let verifier = self.server.verifier();
@@ -129,8 +138,11 @@ impl HealthApi {
                 last_fetch_error: health.last_error.map(|error| error.summary()),
             });
         }
+        let draining = self.drain.is_draining();
+        let ready = ready && !draining;
         let report = Readiness {
             status: status(ready),
+            reason: draining.then(|| "shutting_down".to_owned()),
             key_set_age_seconds: issuers.iter().filter_map(|issuer| issuer.key_set_age_seconds).max(),
             key_ids: issuers.iter().flat_map(|issuer| issuer.key_ids.iter().cloned()).collect(),
             last_fetch: oldest_success.map(rfc3339),

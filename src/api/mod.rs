@@ -12,6 +12,8 @@ use poem_jwt_resource_server::{Guard, Protected, SpecText};
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
 pub use health::{HealthApi, PROBE_PATHS};
+
+use crate::http::Drain;
 pub use messages::{MessagesApi, ReadMessages};
 
 /// The groups operations are listed under.
@@ -37,10 +39,10 @@ pub fn spec_text() -> SpecText {
 /// The operations every deployment has.
 pub type Apis = (MessagesApi, HealthApi);
 
-/// The production surface, guarded by `guard`: the operations whose spec is committed in
-/// `openapi/`.
-pub fn service(guard: &Guard) -> OpenApiService<Protected<Apis>, ()> {
-    describe(guard.protect((MessagesApi, HealthApi::new(Arc::clone(guard.server())))))
+/// The production surface, guarded by `guard`, its readiness failing once `drain` starts: the
+/// operations whose spec is committed in `openapi/`.
+pub fn service(guard: &Guard, drain: Drain) -> OpenApiService<Protected<Apis>, ()> {
+    describe(guard.protect((MessagesApi, HealthApi::new(Arc::clone(guard.server()), drain))))
 }
 
 /// The committed spec, made without settings: the operations guarded by a resource server that
@@ -52,7 +54,7 @@ pub fn spec() -> OpenApiService<Protected<Apis>, ()> {
         .build()
         .expect("fixed values that pass the checks");
     let guard = Guard::builder(server).spec_text(spec_text()).build().expect("the service's words are its only ones");
-    service(&guard)
+    service(&guard, Drain::new())
 }
 
 /// An OpenAPI service for `apis`, with the service's title, version and description.

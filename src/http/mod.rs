@@ -4,6 +4,7 @@
 //!   HTTP/1.1 on each and stops gracefully;
 //! - [`connection`] holds what each connection is doing and closes it when its head, its body or
 //!   its next request is late;
+//! - [`drain`] fails readiness and closes connections between requests from the shutdown signal on;
 //! - [`open_files`] raises the open-files limit the cap has to fit under;
 //! - [`body_limit`] answers 413 to bodies over the limit before reading them;
 //! - [`cors`] lets the configured browser origins call the API;
@@ -15,6 +16,7 @@
 pub mod body_limit;
 pub mod connection;
 pub mod cors;
+pub mod drain;
 pub mod errors;
 pub mod html_page;
 pub mod open_files;
@@ -24,6 +26,7 @@ pub mod server;
 pub use body_limit::{BodyLimit, ContentTooLarge, body_read_cause, content_too_large};
 pub use connection::{BodyTimedOut, Timeouts};
 pub use cors::Cors;
+pub use drain::Drain;
 pub use errors::{FrameworkErrors, json_error};
 pub use html_page::{content_security_policy, html_page, inline_script_hashes};
 pub use open_files::OpenFiles;

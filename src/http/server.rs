@@ -27,7 +27,7 @@ use hyper::{server::conn::http1, service::service_fn};
 use hyper_util::rt::TokioIo;
 use poem::{
     Addr, Body, Endpoint, Request, RequestParts, Response,
-    http::{StatusCode, uri::Scheme},
+    http::{HeaderValue, StatusCode, header, uri::Scheme},
     web::{LocalAddr, RemoteAddr},
 };
 use tokio::{
@@ -37,6 +37,7 @@ use tokio::{
 };
 
 use super::{
+    Drain,
     connection::{Closed, Timed, TimedBody, Timeouts, TrackedBody, Tracker},
     errors::closing_response,
 };
@@ -112,12 +113,13 @@ impl Open {
 }
 
 /// Serves `endpoint` on `listener` until `shutdown` completes, then lets requests in flight
-/// finish for up to `grace`.
+/// finish for up to `grace`. While `drain` is on, every answer closes its connection.
 pub async fn serve<E>(
     listener: TcpListener,
     endpoint: E,
     limits: ConnectionLimits,
     stats: ConnectionStats,
+    drain: Drain,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) -> std::io::Result<()>
@@ -150,7 +152,8 @@ where
                 }
                 let tracker = Arc::new(Tracker::opened(epoch));
                 let id = open.insert(Arc::clone(&tracker));
-                let connection = Connection { stream, remote, local, tracker, timeouts: limits.timeouts };
+                let connection =
+                    Connection { stream, remote, local, tracker, timeouts: limits.timeouts, drain: drain.clone() };
                 let (endpoint, open, stopping, stats) =
                     (Arc::clone(&endpoint), Arc::clone(&open), stopping.clone(), stats.clone());
                 tasks.spawn(async move {
@@ -198,6 +201,7 @@ struct Connection {
     local: SocketAddr,
     tracker: Arc<Tracker>,
     timeouts: Timeouts,
+    drain: Drain,
 }
 
 impl Connection {
@@ -207,7 +211,7 @@ impl Connection {
     where
         E: Endpoint<Output = Response> + 'static,
     {
-        let Connection { stream, remote, local, tracker, timeouts } = self;
+        let Connection { stream, remote, local, tracker, timeouts, drain } = self;
         let _ = stream.set_nodelay(true);
         let service = {
             let tracker = Arc::clone(&tracker);
@@ -215,6 +219,7 @@ impl Connection {
                 let guard = tracker.request_started();
                 let endpoint = Arc::clone(&endpoint);
                 let tracker = Arc::clone(&tracker);
+                let drain = drain.clone();
                 async move {
                     let (head, body) = request.into_parts();
                     let head = RequestParts::from((
@@ -229,8 +234,13 @@ impl Connection {
                         Body::from(BoxBody::new(TimedBody::new(body, tracker, timeouts.body)))
                     };
                     let request = Request::from_parts(head, body);
-                    let response: hyper::Response<BoxBody<Bytes, std::io::Error>> =
+                    let mut response: hyper::Response<BoxBody<Bytes, std::io::Error>> =
                         endpoint.get_response(request).await.into();
+                    // hyper closes the connection once this answer is written: the client opens a
+                    // new one for its next request, which the balancer sends elsewhere.
+                    if drain.is_draining() {
+                        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    }
                     Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, guard)))
                 }
             })

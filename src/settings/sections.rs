@@ -48,7 +48,11 @@ pub struct ServerSettings {
     pub host: IpAddr,
     /// Listen port (`PORT`); 0 picks a free port.
     pub port: u16,
-    /// Grace period for in-flight requests at shutdown.
+    /// How long the service keeps serving after SIGTERM, with `/readyz` failing, before it
+    /// stops accepting: the time a load balancer needs to take it out of rotation.
+    #[serde(deserialize_with = "duration")]
+    pub shutdown_delay: Duration,
+    /// Once it stops accepting, the time in-flight requests and the log lines left have to finish.
     #[serde(deserialize_with = "duration")]
     pub shutdown_timeout: Duration,
     /// The URL clients reach the service at (behind a proxy); `http://{host}:{port}` when unset.

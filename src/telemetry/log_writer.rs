@@ -24,7 +24,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
     thread::JoinHandle,
-    time::{Duration, SystemTime},
+    time::{Duration, Instant, SystemTime},
 };
 
 use serde::Deserialize;
@@ -285,10 +285,36 @@ impl LogGuard {
     }
 }
 
-impl Drop for LogGuard {
-    fn drop(&mut self) {
+impl LogGuard {
+    /// Writes out every buffered line if stdout takes them within `bound`; returns whether it
+    /// did. Past the bound the writer thread is left behind (stdout is stuck) and the lines it
+    /// still holds are lost with the process.
+    pub fn close_within(mut self, bound: Duration) -> bool {
+        self.close();
+        let Some(writer) = self.writer.take() else { return true };
+        let deadline = Instant::now() + bound;
+        while !writer.is_finished() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(CLOSE_POLL);
+        }
+        let _ = writer.join();
+        true
+    }
+
+    fn close(&self) {
         self.shared.lock().closed = true;
         self.shared.arrived.notify_one();
+    }
+}
+
+/// How often [`LogGuard::close_within`] looks whether the writer is done.
+const CLOSE_POLL: Duration = Duration::from_millis(5);
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        self.close();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }

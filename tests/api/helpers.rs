@@ -538,6 +538,12 @@ fn spawn_when_not_busy(command: &mut std::process::Command) -> std::process::Chi
     }
 }
 
+/// Sends the signal named `name` (`TERM`, `KILL`) to `child`.
+pub fn signal(child: &std::process::Child, name: &str) {
+    let status = std::process::Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status();
+    assert!(status.unwrap().success(), "kill -{name}");
+}
+
 /// The running binary; killed when dropped if it has not stopped by itself.
 pub struct Running {
     pub child: std::process::Child,
@@ -611,17 +617,31 @@ impl Running {
 impl Running {
     /// Sends SIGTERM, waits up to 10 s for the process to exit, and returns its exit code and
     /// every line it printed to stdout.
-    pub fn terminate(mut self) -> (Option<i32>, Vec<String>) {
-        let pid = self.child.id().to_string();
-        let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(status.success());
+    pub fn terminate(self) -> (Option<i32>, Vec<String>) {
+        self.signal("TERM");
+        self.wait_for_exit(Duration::from_secs(10))
+    }
+
+    /// Sends the signal named `name` (`TERM`, `KILL`) to the process.
+    pub fn signal(&self, name: &str) {
+        signal(&self.child, name);
+    }
+
+    /// Waits up to `within` for the process to exit; returns its exit code (none if it did not,
+    /// or was killed by a signal) and every line it printed to stdout.
+    pub fn wait_for_exit(mut self, within: Duration) -> (Option<i32>, Vec<String>) {
+        let deadline = std::time::Instant::now() + within;
         let mut exit = None;
-        for _ in 0..200 {
+        while std::time::Instant::now() < deadline {
             exit = self.child.try_wait().unwrap();
             if exit.is_some() {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if exit.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
         if let Some(reader) = self.reader.take() {
             reader.join().unwrap();

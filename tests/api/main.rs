@@ -11,6 +11,7 @@ mod differential;
 mod docs;
 mod dpop;
 mod dpop_redis;
+mod drain;
 mod examples;
 mod helpers;
 mod interop;
