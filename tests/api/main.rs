@@ -20,6 +20,7 @@ mod login;
 mod logs;
 mod operators;
 mod readme;
+mod rolling;
 mod routes;
 mod settings;
 mod spec;
