@@ -9,6 +9,9 @@ use protected_api::{api, settings, startup::Application, telemetry};
 
 const USAGE: &str = "usage: protected-api            run the service (settings: settings/ and the environment)
        protected-api openapi [--yaml]   print the OpenAPI spec
+       protected-api healthcheck        exit 0 if the service the same settings describe answers
+                                        GET /healthz with 200 within 3 s, else 1 (a container's
+                                        HEALTHCHECK, with no shell tools)
        protected-api dpop-proof [--key FILE] [--token TOKEN] [--nonce NONCE] [--count N]
                                 [--iat UNIX_TIME] [--per-second N] METHOD URL
                                  print DPoP proofs (one per line) for METHOD on URL, signed by the
@@ -31,6 +34,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         ["dpop-proof", rest @ ..] => dpop_proof(rest),
+        ["healthcheck"] => healthcheck().await,
         ["-h" | "--help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -133,6 +137,27 @@ async fn serve() -> ExitCode {
 
 /// The least time the last log lines get to be written at exit.
 const MIN_FLUSH: Duration = Duration::from_millis(100);
+
+/// `healthcheck`: asks `/healthz` of the service these settings run.
+async fn healthcheck() -> ExitCode {
+    let settings = match settings::load() {
+        Ok((_, settings)) => settings,
+        Err(error) => {
+            eprintln!("configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match protected_api::http::probe::healthz(settings.server.listen_address(), HEALTHCHECK_TIMEOUT).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("unhealthy: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// How long `healthcheck` waits for the answer.
+const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `dpop-proof`: prints proofs.
 fn dpop_proof(args: &[&str]) -> ExitCode {

@@ -5,6 +5,7 @@
 //! - [`connection`] holds what each connection is doing and closes it when its head, its body or
 //!   its next request is late;
 //! - [`drain`] fails readiness and closes connections between requests from the shutdown signal on;
+//! - [`probe`] is the `healthcheck` subcommand's one request to `/healthz`;
 //! - [`open_files`] raises the open-files limit the cap has to fit under;
 //! - [`body_limit`] answers 413 to bodies over the limit before reading them;
 //! - [`cors`] lets the configured browser origins call the API;
@@ -20,6 +21,7 @@ pub mod drain;
 pub mod errors;
 pub mod html_page;
 pub mod open_files;
+pub mod probe;
 pub mod route_table;
 pub mod server;
 

@@ -206,3 +206,20 @@ async fn every_request_has_its_access_line_when_the_service_stops() {
     assert_eq!(logged.len(), REQUESTS, "one access line per request");
     assert_eq!(logged, sent);
 }
+
+#[tokio::test]
+async fn the_healthcheck_subcommand_exits_0_while_the_service_answers_and_1_after() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let env = [("PORT", port.as_str()), ("HOST", "0.0.0.0"), ("APP_DEV_ISSUER__ALLOW_NON_LOOPBACK", "true")];
+    let healthcheck = || {
+        let output = service_command(&env).arg("healthcheck").output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let running = Running::start(&env);
+    assert_eq!(healthcheck(), (Some(0), String::new()), "a wildcard listener is asked on loopback");
+    let (code, _) = running.terminate();
+    assert_eq!(code, Some(0));
+    let (code, stderr) = healthcheck();
+    assert_eq!(code, Some(1));
+    assert!(stderr.starts_with(&format!("unhealthy: connect to 127.0.0.1:{port}")), "{stderr}");
+}
