@@ -5,7 +5,11 @@ use std::{
 
 use dpop_signer::DpopKey;
 use jwt_resource_server::{Clock, SystemClock};
-use protected_api::{api, settings, startup::Application, telemetry};
+use protected_api::{
+    api, settings,
+    startup::Application,
+    telemetry::{self, Traces},
+};
 
 const USAGE: &str = "usage: protected-api            run the service (settings: settings/ and the environment)
        protected-api openapi [--yaml]   print the OpenAPI spec
@@ -55,7 +59,27 @@ async fn serve() -> ExitCode {
         }
     };
     // Held to the end of `serve`: dropping it writes out every buffered log line.
-    let log_writer = telemetry::init(settings.log_format, settings.log_when_full);
+    // The exporter's HTTP client is a blocking one: built, and shut down, off the async workers.
+    let traces = match settings.traces.clone() {
+        Some(export) => match tokio::task::spawn_blocking(move || Traces::start(&export)).await {
+            Ok(Ok(traces)) => Some(traces),
+            Ok(Err(error)) => {
+                eprintln!("{error}");
+                return ExitCode::from(1);
+            }
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        },
+        None => None,
+    };
+    let log_writer = telemetry::init(settings.log_format, settings.log_when_full, traces.as_ref());
+    if let Some(export) = &settings.traces {
+        tracing::info!(
+            endpoint = %export.endpoint,
+            service_name = %export.service_name,
+            sampler = ?export.sampler,
+            "traces: OTLP/HTTP to {}", export.endpoint
+        );
+    }
     let overrides: Vec<String> = sources.override_files().iter().map(|file| file.display().to_string()).collect();
     tracing::info!(
         overrides = ?overrides,
@@ -126,8 +150,12 @@ async fn serve() -> ExitCode {
             (ExitCode::from(1), Instant::now() + settings.server.shutdown_timeout)
         }
     };
-    // The lines still buffered get what is left of the grace period (at least a moment): a stuck
-    // stdout never keeps the process from exiting.
+    // The spans and lines still buffered get what is left of the grace period (at least a
+    // moment): a stuck collector or stdout never keeps the process from exiting.
+    if let Some(traces) = traces {
+        let left = grace_ends.saturating_duration_since(Instant::now()).max(MIN_FLUSH);
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown_within(left)).await;
+    }
     if let Some(log_writer) = log_writer {
         let left = grace_ends.saturating_duration_since(Instant::now()).max(MIN_FLUSH);
         log_writer.close_within(left);

@@ -315,6 +315,10 @@ fn resource_server(
         .realm(REALM)
         .observer(metrics)
         .clock(clock);
+    if settings.traces.is_some() {
+        // Key fetches continue the trace of the request (or the refresh) that made them.
+        builder = builder.fetch_headers(Arc::new(crate::telemetry::traces::outgoing_headers));
+    }
     for issuer in issuers {
         builder = builder.issuer(issuer);
     }

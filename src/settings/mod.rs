@@ -8,6 +8,7 @@
 mod problems;
 pub mod sections;
 pub mod sources;
+mod traces;
 pub mod values;
 
 use figment::Figment;
@@ -43,6 +44,8 @@ macro_rules! sections {
             $( $(#[$doc])* pub $name: $ty, )*
             /// Who issues accepted tokens: `auth0` and `dev_issuer` checked together.
             pub identity_provider: IdentityProvider,
+            /// Where traces go, from the standard `OTEL_*` variables; `None`: no traces.
+            pub traces: Option<crate::telemetry::TraceExport>,
         }
 
         /// The sections as read, before the checks that involve several of them.
@@ -64,7 +67,7 @@ macro_rules! sections {
             }
 
             fn into_settings(self, identity_provider: IdentityProvider) -> Settings {
-                Settings { $( $name: self.$name, )* identity_provider }
+                Settings { $( $name: self.$name, )* identity_provider, traces: None }
             }
         }
     };
@@ -145,13 +148,16 @@ pub fn load() -> Result<(Sources, Settings), SettingsError> {
     let _ = dotenvy::dotenv();
     let sources = Sources::from_env()?;
     let empty = empty_auth0_variables();
+    let mut trace_problems = Problems::default();
+    let traces = traces::from_env(|name| std::env::var(name).ok(), &mut trace_problems);
     match extract(sources.files_and_env()) {
-        Ok(settings) if empty.is_empty() => Ok((sources, settings)),
-        Ok(_) => Err(SettingsError { problems: empty }),
+        Ok(settings) if empty.is_empty() && trace_problems.is_empty() => Ok((sources, Settings { traces, ..settings })),
+        Ok(_) => Err(SettingsError { problems: empty.into_iter().chain(trace_problems.0).collect() }),
         Err(mut error) => {
             // An empty variable says best what is wrong with its setting.
             error.problems.retain(|problem| !empty.iter().any(|empty| empty.setting == problem.setting));
             error.problems.splice(0..0, empty);
+            error.problems.extend(trace_problems.0);
             Err(error)
         }
     }

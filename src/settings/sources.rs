@@ -171,6 +171,8 @@ pub(super) fn env_variable_for(setting: &str) -> Option<String> {
     match setting.split_once('.') {
         Some((section, key)) => Some(format!("APP_{}__{}", section.to_uppercase(), key.to_uppercase())),
         None if matches!(setting, "settings" | "profile") => None,
+        // The OpenTelemetry variables are named as themselves.
+        None if setting.starts_with("OTEL_") => None,
         None => Some(format!("APP_{}", setting.to_uppercase())),
     }
 }

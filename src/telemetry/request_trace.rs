@@ -1,9 +1,11 @@
 //! One access line per request — method, path, status, latency, request id and, for a refusal,
 //! its reason (never the token) — the request metrics, and `x-request-id` on every response.
 //!
-//! The access line carries the request id itself. The `request` span, which gives the request id
-//! to events logged while the request runs, is a debug span: at the default level it costs
-//! nothing, not even a wrapper around the request's future.
+//! The access line carries the request id itself, and the trace id when traces are exported. The
+//! `request` span, which gives the request id to events logged while the request runs and is
+//! the server span of an exported trace (HTTP semantic conventions, the parent a `traceparent`
+//! names), is a debug span: at the default level, with no trace exporter, it costs nothing, not
+//! even a wrapper around the request's future.
 //!
 //! With `log_when_full = wait`, a request waits for room in the log buffer before its access line
 //! (an await, never a blocked thread); the probes' access lines never wait.
@@ -13,7 +15,10 @@ use std::{sync::Arc, time::Instant};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderValue};
 use tracing::Instrument;
 
-use super::log_writer::{past_the_cap, room_for_a_line};
+use super::{
+    log_writer::{past_the_cap, room_for_a_line},
+    traces,
+};
 use poem_jwt_resource_server::Refused;
 
 use crate::{http::RouteTable, metrics::Metrics};
@@ -67,16 +72,40 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
         let id = request_id.to_str().unwrap_or_default();
         let route = self.trace.routes.label(req.uri().path());
         let (method, uri) = (req.method().clone(), req.uri().clone());
-        let span = tracing::debug_span!("request", request_id = id);
+        let span = tracing::debug_span!(
+            "request",
+            otel.name = %format_args!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = method.as_str(),
+            http.route = &*route,
+            url.path = uri.path(),
+            url.scheme = "http",
+            http.response.status_code = tracing::field::Empty,
+            request_id = id,
+        );
+        let trace_id = if span.is_disabled() {
+            None
+        } else {
+            traces::continue_trace(&span, req.headers());
+            traces::trace_id(&span)
+        };
         let started = Instant::now();
-        let result =
-            if span.is_disabled() { self.inner.call(req).await } else { self.inner.call(req).instrument(span).await };
+        let result = if span.is_disabled() {
+            self.inner.call(req).await
+        } else {
+            self.inner.call(req).instrument(span.clone()).await
+        };
         let mut response = match result {
             Ok(response) => response.into_response(),
             Err(error) => error.into_response(),
         };
         let elapsed = started.elapsed();
         let status = response.status().as_u16();
+        span.record("http.response.status_code", i64::from(status));
+        if status >= 500 {
+            span.record("otel.status_code", "error");
+        }
         let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let refusal = response.extensions().get::<Refused>().map(|Refused(refusal)| refusal);
         if let Some(refusal) = refusal {
@@ -89,6 +118,7 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
                 status,
                 latency_us,
                 request_id = id,
+                trace_id = trace_id.as_deref(),
                 reason = refusal.map(|refusal| refusal.reason().as_str()),
                 description = refusal.map(tracing::field::display),
                 "response"

@@ -203,6 +203,16 @@ struct IssuerState {
     keys: Mutex<Vec<SigningKey>>,
     jwks_fetches: AtomicUsize,
     discovery_fetches: AtomicUsize,
+    /// The `traceparent` of every discovery and key set request, in order.
+    traceparents: Mutex<Vec<String>>,
+}
+
+impl IssuerState {
+    fn record_traceparent(&self, request: &poem::Request) {
+        if let Some(traceparent) = request.headers().get("traceparent").and_then(|value| value.to_str().ok()) {
+            self.traceparents.lock().unwrap().push(traceparent.to_owned());
+        }
+    }
 }
 
 /// An OpenID provider on 127.0.0.1: discovery and JWKS endpoints, switchable failures.
@@ -214,8 +224,9 @@ pub struct TestIssuer {
 }
 
 #[handler]
-async fn discovery(Data(state): Data<&Arc<IssuerState>>) -> Json<Value> {
+async fn discovery(request: &poem::Request, Data(state): Data<&Arc<IssuerState>>) -> Json<Value> {
     state.discovery_fetches.fetch_add(1, Ordering::SeqCst);
+    state.record_traceparent(request);
     let base = state.issuer.trim_end_matches('/');
     Json(json!({
         "issuer": state.issuer,
@@ -227,8 +238,9 @@ async fn discovery(Data(state): Data<&Arc<IssuerState>>) -> Json<Value> {
 }
 
 #[handler]
-async fn jwks(Data(state): Data<&Arc<IssuerState>>) -> Response {
+async fn jwks(request: &poem::Request, Data(state): Data<&Arc<IssuerState>>) -> Response {
     state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    state.record_traceparent(request);
     let behaviour = *state.behaviour.lock().unwrap();
     match behaviour {
         Behaviour::Serve => {
@@ -249,8 +261,9 @@ async fn jwks(Data(state): Data<&Arc<IssuerState>>) -> Response {
 const MOVED_JWKS_PATH: &str = "/moved/jwks.json";
 
 #[handler]
-async fn moved_jwks(Data(state): Data<&Arc<IssuerState>>) -> Response {
+async fn moved_jwks(request: &poem::Request, Data(state): Data<&Arc<IssuerState>>) -> Response {
     state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    state.record_traceparent(request);
     let keys = state.moved_keys.lock().unwrap().iter().map(SigningKey::jwk).collect();
     Response::builder().content_type("application/jwk-set+json").body(serde_json::to_string(&JwkSet { keys }).unwrap())
 }
@@ -295,6 +308,7 @@ impl TestIssuer {
             keys: Mutex::new(vec![primary.clone()]),
             jwks_fetches: AtomicUsize::new(0),
             discovery_fetches: AtomicUsize::new(0),
+            traceparents: Mutex::new(Vec::new()),
         });
         let routes = Route::new()
             .at(metadata_path, get(discovery))
@@ -329,6 +343,11 @@ impl TestIssuer {
 
     pub fn jwks_fetches(&self) -> usize {
         self.state.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// The `traceparent` headers of the discovery and key set requests so far.
+    pub fn traceparents(&self) -> Vec<String> {
+        self.state.traceparents.lock().unwrap().clone()
     }
 
     pub fn discovery_fetches(&self) -> usize {

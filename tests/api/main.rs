@@ -25,3 +25,4 @@ mod routes;
 mod settings;
 mod spec;
 mod tokens;
+mod traces;

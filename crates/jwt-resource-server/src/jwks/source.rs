@@ -15,6 +15,7 @@ use reqwest::{
     header::{self, HeaderName, HeaderValue},
 };
 use serde::Deserialize;
+use tracing::Instrument;
 
 use super::provider_url::{ProviderUrl, UrlRefused};
 
@@ -296,6 +297,11 @@ impl JwksSource {
 
     /// The `jwks_uri` of the issuer's metadata, found now and remembered.
     async fn discover_jwks_url(&self) -> Result<Url, FetchError> {
+        let span = tracing::debug_span!("discover_keys_url", issuer = self.issuer.as_str());
+        self.discover_jwks_url_now().instrument(span).await
+    }
+
+    async fn discover_jwks_url_now(&self) -> Result<Url, FetchError> {
         let mut failures = Vec::new();
         for discovery_url in self.issuer.discovery_urls() {
             match self.discover(discovery_url).await {
@@ -358,7 +364,31 @@ impl JwksSource {
         Ok(document)
     }
 
+    /// One GET, in a client span (OpenTelemetry's HTTP conventions) that the made headers see as
+    /// the current span: a `traceparent` they carry names it.
     async fn get(&self, url: &Url, accept: &str) -> Result<Vec<u8>, FetchError> {
+        let span = tracing::debug_span!(
+            "http_get",
+            otel.name = "GET",
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = "GET",
+            url.full = %bare(url),
+            http.response.status_code = tracing::field::Empty,
+        );
+        let result = self.get_now(url, accept).instrument(span.clone()).await;
+        if let Err(error) = &result {
+            if let FetchError::Status { status, .. } = error {
+                span.record("http.response.status_code", i64::from(*status));
+            }
+            span.record("otel.status_code", "error");
+        } else {
+            span.record("http.response.status_code", 200_i64);
+        }
+        result
+    }
+
+    async fn get_now(&self, url: &Url, accept: &str) -> Result<Vec<u8>, FetchError> {
         let mut request = self.http.get(url.clone()).header(header::ACCEPT, accept);
         for (name, value) in self.headers.as_ref().map(|make| make()).unwrap_or_default() {
             request = request.header(name, value);

@@ -11,6 +11,7 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use super::{ProofId, ReplayUnavailable};
 
@@ -48,8 +49,25 @@ impl RedisReplayStore {
         Ok(manager.clone())
     }
 
-    /// Records `id` for `time_left`; `Ok(false)` when Redis holds it already.
+    /// Records `id` for `time_left`; `Ok(false)` when Redis holds it already. In a client span
+    /// (OpenTelemetry's database conventions) that never holds the key.
     pub async fn first_use(&self, id: ProofId, time_left: Duration) -> Result<bool, ReplayUnavailable> {
+        let span = tracing::debug_span!(
+            "redis",
+            otel.name = "SET",
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            db.system.name = "redis",
+            db.operation.name = "SET",
+        );
+        let result = self.set_if_new(id, time_left).instrument(span.clone()).await;
+        if result.is_err() {
+            span.record("otel.status_code", "error");
+        }
+        result
+    }
+
+    async fn set_if_new(&self, id: ProofId, time_left: Duration) -> Result<bool, ReplayUnavailable> {
         let mut key = [0_u8; KEY_PREFIX.len() + 16];
         key[..KEY_PREFIX.len()].copy_from_slice(KEY_PREFIX);
         key[KEY_PREFIX.len()..].copy_from_slice(&id.0);
