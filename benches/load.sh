@@ -22,6 +22,11 @@
 #                            holds and their bytes; the extra server CPU time of a DPoP request
 #                            against the criterion time of one whole DPoP check, and DPoP req/s
 #                            against openssl's ES256 verifications/s on the same core
+#   benches/load.sh traces   /api/public and /api/private (token cache on, default logging) by
+#                            the release binary of BASELINE_BINARY (the previous main, required)
+#                            and of this tree with no OTLP endpoint, then with an exporter at 1 %
+#                            (parentbased_traceidratio) and at 100 % (always_on) to an OTLP sink
+#                            on the wrk cores, alternating: the ratios to the baseline
 #
 # Environment: DURATION (default 10s), CONNECTIONS (64), ROUNDS (3: each round runs every
 # configuration and route in turn, so a drift of the machine affects them alike; each figure is
@@ -283,6 +288,66 @@ if [ "$mode" = dpop ]; then
   awk -v dpop="$(rps memory.dpop)" -v nonce="$(rps memory.nonce)" -v verify="${verify_per_s:-0}" 'BEGIN {
     printf "DPoP requests/s (memory store) / ES256 verifications/s of openssl speed on the same core (%.0f): %.2f; with nonces / without: %.2f\n",
       verify, (verify > 0 ? dpop / verify : 0), nonce / dpop }'
+  exit 0
+fi
+
+if [ "$mode" = traces ]; then
+  [ -x "${BASELINE_BINARY:-}" ] || { echo "set BASELINE_BINARY to the previous main's release binary" >&2; exit 2; }
+  cp "$BASELINE_BINARY" "$work/bin/baseline"
+  new_binary=$binary
+  sink_port=$((port + 4))
+  # An OTLP/HTTP sink: reads each export and answers 200, without decoding it.
+  "${pin_load[@]}" python3 -c '
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Sink(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *args): pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()' "$sink_port" &
+  redis_pid=$!
+  otel=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port")
+  runs=(baseline off ratio always)
+  for run in "${runs[@]}"; do : >"$work/$run.public"; : >"$work/$run.private"; done
+  tok=$(token)
+  for _ in $(seq "${ROUNDS:-3}"); do
+    for run in "${runs[@]}"; do
+      binary=$new_binary
+      case $run in
+        baseline) binary="$work/bin/baseline"; start_server default true ;;
+        off) start_server default true ;;
+        ratio) start_server default true memory "${otel[@]}" OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.01 ;;
+        always) start_server default true memory "${otel[@]}" OTEL_TRACES_SAMPLER=always_on ;;
+      esac
+      drive_once "$base/api/public" >>"$work/$run.public"
+      drive_once -H "Authorization: Bearer $tok" "$base/api/private" >>"$work/$run.private"
+      stop_server
+    done
+  done
+  echo
+  echo "wrk: $connections connections, $duration per run, ${ROUNDS:-3} rounds alternating (medians); server pinned: ${pin_server[*]:-no}"
+  echo
+  printf "| %-44s | %9s | %8s | %8s | %8s | %8s |\n" run req/s "p99 ms" "user µs" "kernel µs" "× baseline"
+  printf "| %-44s | %9s | %8s | %8s | %8s | %8s |\n" --- --- --- --- --- ---
+  for route in public private; do
+    read -r base_rps _ < <(median <"$work/baseline.$route")
+    for run in "${runs[@]}"; do
+      read -r rps _ p99 _ usr sys _ < <(median <"$work/$run.$route")
+      case $run in
+        baseline) name="previous main" ;; off) name="this tree, no OTLP endpoint" ;;
+        ratio) name="this tree, exporter, 1 % sampled" ;; always) name="this tree, exporter, 100 % sampled" ;;
+      esac
+      printf "| %-44s | %9s | %8s | %8s | %8s | %8.3f |\n" "/api/$route: $name" "$rps" "$p99" "$usr" "$sys" \
+        "$(awk -v a="$rps" -v b="$base_rps" 'BEGIN { print a / b }')"
+    done
+  done
+  echo
+  echo "round by round (req/s, this tree with no endpoint / previous main):"
+  for route in public private; do
+    paste -d' ' "$work/off.$route" "$work/baseline.$route" | awk -v route="$route" '{ printf "  /api/%s %.3f\n", route, $1 / $8 }'
+  done
   exit 0
 fi
 

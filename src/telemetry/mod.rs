@@ -39,24 +39,41 @@ pub enum LogFormat {
 pub fn init(format: LogFormat, when_full: WhenFull, traces: Option<&Traces>) -> Option<LogGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, guard) = log_writer::buffered_stdout(when_full, format);
-    let lines = fmt::layer().with_writer(writer);
-    let lines = match format {
-        LogFormat::Text => lines
-            .fmt_fields(text_fields::EscapedFields)
-            .with_target(false)
-            .with_ansi(std::io::stdout().is_terminal())
-            .with_filter(filter)
-            .boxed(),
-        LogFormat::Json => {
-            lines.fmt_fields(JsonFields::new()).event_format(json_lines::JsonLines).with_filter(filter).boxed()
+    let installed = match traces {
+        // Without traces, the filter is global: every callsite's interest is decided once.
+        None => {
+            let builder = fmt().with_env_filter(filter).with_writer(writer);
+            match format {
+                LogFormat::Text => builder
+                    .fmt_fields(text_fields::EscapedFields)
+                    .with_target(false)
+                    .with_ansi(std::io::stdout().is_terminal())
+                    .try_init()
+                    .is_ok(),
+                LogFormat::Json => {
+                    builder.fmt_fields(JsonFields::new()).event_format(json_lines::JsonLines).try_init().is_ok()
+                }
+            }
+        }
+        // With traces, the lines keep their filter and the exporter's layer sees the request
+        // path's spans, whatever the log level.
+        Some(traces) => {
+            let lines = fmt::layer().with_writer(writer);
+            let lines = match format {
+                LogFormat::Text => lines
+                    .fmt_fields(text_fields::EscapedFields)
+                    .with_target(false)
+                    .with_ansi(std::io::stdout().is_terminal())
+                    .with_filter(filter)
+                    .boxed(),
+                LogFormat::Json => {
+                    lines.fmt_fields(JsonFields::new()).event_format(json_lines::JsonLines).with_filter(filter).boxed()
+                }
+            };
+            Registry::default().with(vec![lines, traces.layer().boxed()]).try_init().is_ok()
         }
     };
-    let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = vec![lines];
-    if let Some(traces) = traces {
-        layers.push(traces.layer().boxed());
-    }
-    let installed = Registry::default().with(layers).try_init();
-    installed.ok().map(|()| {
+    installed.then(|| {
         guard.install();
         guard
     })

@@ -12,7 +12,10 @@
 
 use std::{sync::Arc, time::Instant};
 
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderValue};
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    http::{HeaderMap, HeaderValue, Method},
+};
 use tracing::Instrument;
 
 use super::{
@@ -72,24 +75,7 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
         let id = request_id.to_str().unwrap_or_default();
         let route = self.trace.routes.label(req.uri().path());
         let (method, uri) = (req.method().clone(), req.uri().clone());
-        let span = tracing::debug_span!(
-            "request",
-            otel.name = %format_args!("{method} {route}"),
-            otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
-            http.request.method = method.as_str(),
-            http.route = &*route,
-            url.path = uri.path(),
-            url.scheme = "http",
-            http.response.status_code = tracing::field::Empty,
-            request_id = id,
-        );
-        let trace_id = if span.is_disabled() {
-            None
-        } else {
-            traces::continue_trace(&span, req.headers());
-            traces::trace_id(&span)
-        };
+        let (span, trace_id) = request_span(&method, &route, uri.path(), id, req.headers());
         let started = Instant::now();
         let result = if span.is_disabled() {
             self.inner.call(req).await
@@ -102,10 +88,7 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
         };
         let elapsed = started.elapsed();
         let status = response.status().as_u16();
-        span.record("http.response.status_code", i64::from(status));
-        if status >= 500 {
-            span.record("otel.status_code", "error");
-        }
+        end_request_span(&span, status);
         let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let refusal = response.extensions().get::<Refused>().map(|Refused(refusal)| refusal);
         if let Some(refusal) = refusal {
@@ -133,6 +116,48 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
         self.trace.metrics.observe_request(route, status, elapsed);
         response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
         Ok(response)
+    }
+}
+
+/// The `request` span (debug) of a request to `route` (its label in the route table), the
+/// server span of an exported trace, continuing the trace a `traceparent` in `headers` names; and
+/// its trace id when it is exported. With no exporter and `RUST_LOG` at info, the span is
+/// disabled and nothing else is done.
+pub fn request_span(
+    method: &Method,
+    route: &str,
+    path: &str,
+    request_id: &str,
+    headers: &HeaderMap,
+) -> (tracing::Span, Option<String>) {
+    let span = tracing::debug_span!(
+        "request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = method.as_str(),
+        http.route = route,
+        url.path = path,
+        url.scheme = "http",
+        http.response.status_code = tracing::field::Empty,
+        request_id,
+    );
+    if span.is_disabled() {
+        return (span, None);
+    }
+    traces::continue_trace(&span, headers);
+    let trace_id = traces::trace_id(&span);
+    (span, trace_id)
+}
+
+/// Records the answer's `status` on the request's span: an error from 500 on.
+pub fn end_request_span(span: &tracing::Span, status: u16) {
+    if span.is_disabled() {
+        return;
+    }
+    span.record("http.response.status_code", i64::from(status));
+    if status >= 500 {
+        span.record("otel.status_code", "error");
     }
 }
 
