@@ -27,6 +27,7 @@
 #                            and of this tree with no OTLP endpoint, then with an exporter at 1 %
 #                            (parentbased_traceidratio) and at 100 % (always_on) to an OTLP sink
 #                            on the wrk cores, alternating: the ratios to the baseline
+#                            (TRACES_RUNS="baseline off" runs only those two)
 #
 # Environment: DURATION (default 10s), CONNECTIONS (64), ROUNDS (3: each round runs every
 # configuration and route in turn, so a drift of the machine affects them alike; each figure is
@@ -309,7 +310,7 @@ class Sink(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()' "$sink_port" &
   redis_pid=$!
   otel=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port")
-  runs=(baseline off ratio always)
+  read -r -a runs <<<"${TRACES_RUNS:-baseline off ratio always}"
   for run in "${runs[@]}"; do : >"$work/$run.public"; : >"$work/$run.private"; done
   tok=$(token)
   for _ in $(seq "${ROUNDS:-3}"); do
