@@ -73,11 +73,14 @@ async fn serve() -> ExitCode {
     };
     let log_writer = telemetry::init(settings.log_format, settings.log_when_full, traces.as_ref());
     if let Some(export) = &settings.traces {
+        // The endpoint as logged never shows a user name or password it may carry.
+        let mut endpoint = export.endpoint.clone();
+        let _ = (endpoint.set_username(""), endpoint.set_password(None));
         tracing::info!(
-            endpoint = %export.endpoint,
+            %endpoint,
             service_name = %export.service_name,
             sampler = ?export.sampler,
-            "traces: OTLP/HTTP to {}", export.endpoint
+            "traces: OTLP/HTTP to {endpoint}"
         );
     }
     let overrides: Vec<String> = sources.override_files().iter().map(|file| file.display().to_string()).collect();

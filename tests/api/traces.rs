@@ -118,7 +118,8 @@ async fn spans_reach_an_otlp_receiver_under_the_callers_trace_and_key_fetches_ca
     let receiver = Receiver::start();
     let redis = RedisServer::start();
     let issuer = TestIssuer::start().await;
-    let endpoint = format!("http://127.0.0.1:{}", receiver.port);
+    // Credentials in the endpoint reach the collector, never the log.
+    let endpoint = format!("http://collector:s3cr3t-password@127.0.0.1:{}", receiver.port);
     let store = redis.url();
     let running = Running::start(&[
         ("AUTH0_ISSUER", issuer.url.as_str()),
@@ -215,6 +216,8 @@ async fn spans_reach_an_otlp_receiver_under_the_callers_trace_and_key_fetches_ca
         let text = span["attributes"].to_string();
         assert!(secrets.iter().all(|secret| !text.contains(secret)) && !text.contains("eyJ"), "{text}");
     }
+    assert!(lines.iter().any(|line| line.contains("traces: OTLP/HTTP to http://127.0.0.1:")), "{lines:?}");
+    assert!(lines.iter().all(|line| !line.contains("s3cr3t-password")), "the endpoint's password is never logged");
     let access: Vec<Value> = lines.iter().filter_map(|line| serde_json::from_str(line).ok()).collect();
     let traced = access.iter().find(|line| line["message"] == "response" && line["trace_id"] == trace);
     assert!(traced.is_some_and(|line| line["path"] == "/api/private"), "the access line carries the trace id");
