@@ -283,9 +283,7 @@ impl LogGuard {
             count(before);
         }
     }
-}
 
-impl LogGuard {
     /// Writes out every buffered line if stdout takes them within `bound`; returns whether it
     /// did. Past the bound the writer thread is left behind (stdout is stuck) and the lines it
     /// still holds are lost with the process.
