@@ -18,13 +18,17 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use url::Url;
 
 use crate::{
+    access_policy::AccessPolicy,
     claim_rules::{ClaimRules, TokenProfile},
     clock::{SharedClock, SystemClock},
+    decryption::{DecryptionKey, DecryptionKeys},
     dpop::{DpopChecker, DpopMode, MIN_SECRET_BYTES, MemoryReplayStore, Nonces, ProofPolicy, PublicUrl, ReplayStore},
     jwks::{FetchError, FetchHeaders, FetchLimits, JwksSource, KeyStore, ProviderUrl, RefreshPolicy, UrlRefused},
     observer::{AuthObserver, NoObserver},
+    organization::KnownOrganization,
     resource_metadata::resource_metadata_path,
     resource_server::{ChallengeText, ResourceServer, checked_realm},
+    step_up::AcrClaim,
     token_cache::{CacheBounds, TokenCache},
     verifier::{TokenPolicy, TrustedIssuer, Verifier},
 };
@@ -264,6 +268,9 @@ pub enum BuildError {
     /// The realm has characters a challenge cannot quote.
     #[error("the realm {0:?} must be printable ASCII without quotes or backslashes")]
     Realm(String),
+    /// Two decryption keys have the same `kid`.
+    #[error("two decryption keys have the kid {0}")]
+    DuplicateDecryptionKey(String),
     /// The HTTP client or the Redis client could not be made.
     #[error("{0}")]
     Client(String),
@@ -285,6 +292,8 @@ pub struct ResourceServerBuilder {
     dpop: Option<DpopConfig>,
     public_url: Option<String>,
     realm: String,
+    policy: AccessPolicy,
+    decryption_keys: Vec<DecryptionKey>,
     observer: Arc<dyn AuthObserver>,
     clock: SharedClock,
 }
@@ -308,6 +317,8 @@ impl ResourceServer {
             dpop: None,
             public_url: None,
             realm: "api".to_owned(),
+            policy: AccessPolicy::default(),
+            decryption_keys: Vec::new(),
             observer: Arc::new(NoObserver),
             clock: Arc::new(SystemClock),
         }
@@ -391,6 +402,35 @@ impl ResourceServerBuilder {
     /// The realm the challenges name (default `api`).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = realm.into();
+        self
+    }
+
+    /// Serves `organization`: an [`Organization`](crate::Organization) or
+    /// [`PathOrganization`](crate::PathOrganization) requirement accepts tokens of the
+    /// organizations named here only (when none is named, of any); call again for several.
+    pub fn organization(mut self, organization: KnownOrganization) -> Self {
+        self.policy = self.policy.with_organizations([organization]);
+        self
+    }
+
+    /// Lets `claim` stand for an `acr` value in tokens without `acr` (an Auth0 Action's MFA
+    /// claim); call again for several.
+    pub fn acr_claim(mut self, claim: AcrClaim) -> Self {
+        self.policy = self.policy.with_acr_claims([claim]);
+        self
+    }
+
+    /// Reads `claim` as the time the user authenticated in tokens without `auth_time`.
+    pub fn auth_time_claim(mut self, claim: impl Into<String>) -> Self {
+        self.policy = self.policy.with_auth_time_claim(claim);
+        self
+    }
+
+    /// Accepts access tokens encrypted to `key` (JWE, `RSA-OAEP-256` and `A256GCM`, wrapping a
+    /// signed JWT); call again for several, the newest first: a JWE without `kid` is tried with
+    /// the first two. Without a key, encrypted tokens are refused undecrypted.
+    pub fn decryption_key(mut self, key: DecryptionKey) -> Self {
+        self.decryption_keys.push(key);
         self
     }
 
@@ -483,16 +523,26 @@ impl ResourceServerBuilder {
             .as_ref()
             .map(|url| format!("{}{}", url.as_str().trim_end_matches('/'), resource_metadata_path(audience)))
             .unwrap_or_default();
+        if let Some(kid) = duplicate_kid(&self.decryption_keys) {
+            return Err(BuildError::DuplicateDecryptionKey(kid.to_owned()));
+        }
         let verifier = Verifier::new(
             trusted,
             self.max_token_bytes,
             token_cache,
+            DecryptionKeys::new(self.decryption_keys),
             Arc::clone(&self.observer),
             Arc::clone(&self.clock),
         );
         let challenge = ChallengeText { realm, resource_metadata_url };
-        Ok(ResourceServer::new(verifier, dpop, challenge, self.clock))
+        Ok(ResourceServer::new(verifier, dpop, challenge, self.policy, self.clock))
     }
+}
+
+/// A `kid` two decryption keys share.
+fn duplicate_kid(keys: &[DecryptionKey]) -> Option<&str> {
+    let kids: Vec<&str> = keys.iter().filter_map(DecryptionKey::kid).collect();
+    kids.iter().enumerate().find(|(at, kid)| kids[..*at].contains(kid)).map(|(_, kid)| *kid)
 }
 
 /// At least one algorithm, and none with a shared secret.

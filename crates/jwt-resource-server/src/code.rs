@@ -1,6 +1,8 @@
 //! The `error` codes of refused requests: those of RFC 6750 (`invalid_request`, `invalid_token`,
-//! `insufficient_scope`), RFC 9449 (`invalid_dpop_proof`, `use_dpop_nonce`), `unauthorized` when
-//! no credentials were sent, and `temporarily_unavailable` when the service cannot check them now.
+//! `insufficient_scope`), RFC 9449 (`invalid_dpop_proof`, `use_dpop_nonce`), RFC 9470
+//! (`insufficient_user_authentication`), the organization checks' own (`organization_required`,
+//! `organization_mismatch`), `unauthorized` when no credentials were sent, and
+//! `temporarily_unavailable` when the service cannot check them now.
 
 /// What kind of failure, as the answer's body and challenge name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,6 +22,12 @@ pub enum ErrorCode {
     UseDpopNonce,
     /// The signing keys or the DPoP replay store cannot be had right now (503).
     TemporarilyUnavailable,
+    /// The user must authenticate again, more strongly or more recently (401, RFC 9470).
+    InsufficientUserAuthentication,
+    /// The operation is for members of an organization, and the token was issued outside one (403).
+    OrganizationRequired,
+    /// The token was issued for another organization than the operation's (403).
+    OrganizationMismatch,
 }
 
 impl ErrorCode {
@@ -33,6 +41,9 @@ impl ErrorCode {
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::InsufficientUserAuthentication => "insufficient_user_authentication",
+            ErrorCode::OrganizationRequired => "organization_required",
+            ErrorCode::OrganizationMismatch => "organization_mismatch",
         }
     }
 }

@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use crate::{code::ErrorCode, dpop::ReplayUnavailable, proof_rejection::ProofRejection, requirement::Denial};
+use crate::{
+    code::ErrorCode, decryption::JweRejection, dpop::ReplayUnavailable, proof_rejection::ProofRejection,
+    requirement::Denial,
+};
 
 /// Every way authentication or authorization can fail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +74,9 @@ pub enum TokenRejection {
     /// The header, payload or signature cannot be decoded.
     #[error("the token is malformed: {0}")]
     Malformed(Malformed),
+    /// An encrypted token (JWE) that is not accepted or does not decrypt.
+    #[error("{0}")]
+    Encrypted(JweRejection),
     /// `alg` is `none`, symmetric, or not in the allow-list.
     #[error("the token's algorithm {alg} is not accepted (accepted: {accepted})")]
     AlgorithmNotAllowed {
@@ -231,6 +237,10 @@ pub enum RejectionReason {
     MissingToken,
     /// Malformed credentials or token.
     Malformed,
+    /// An encrypted token whose header is not accepted, or without a key to decrypt it.
+    JweNotAccepted,
+    /// An encrypted token that does not decrypt with the keys.
+    JweUndecryptable,
     /// `alg` refused, or a `crit` header.
     AlgNotAllowed,
     /// Not an access token (RFC 9068 `typ`).
@@ -293,6 +303,8 @@ impl RejectionReason {
         match self {
             RejectionReason::MissingToken => "missing_token",
             RejectionReason::Malformed => "malformed",
+            RejectionReason::JweNotAccepted => "jwe_not_accepted",
+            RejectionReason::JweUndecryptable => "jwe_undecryptable",
             RejectionReason::AlgNotAllowed => "alg_not_allowed",
             RejectionReason::WrongType => "wrong_type",
             RejectionReason::UnknownKid => "unknown_kid",
@@ -331,6 +343,10 @@ impl TokenRejection {
             TokenRejection::TooLong { .. } | TokenRejection::NotAJwt | TokenRejection::Malformed(_) => {
                 RejectionReason::Malformed
             }
+            TokenRejection::Encrypted(JweRejection::Undecryptable | JweRejection::Malformed(_)) => {
+                RejectionReason::JweUndecryptable
+            }
+            TokenRejection::Encrypted(_) => RejectionReason::JweNotAccepted,
             TokenRejection::AlgorithmNotAllowed { .. } | TokenRejection::CriticalHeader => {
                 RejectionReason::AlgNotAllowed
             }

@@ -1,8 +1,11 @@
 //! What an operation requires of a valid token, declared by a type: a scope ([`Scope`]), sender
-//! constraining ([`DpopOnly`]), several at once (a tuple), or one of your own.
+//! constraining ([`DpopOnly`]), an organization ([`Organization`](crate::Organization),
+//! [`PathOrganization`](crate::PathOrganization)), a step-up authentication
+//! ([`StepUp`](crate::StepUp), [`AuthContext`](crate::AuthContext), [`MaxAge`](crate::MaxAge)),
+//! several at once (a tuple), or one of your own.
 //!
 //! A [`Requirement`] checks the verified claims with what it needs of the request — the scheme the
-//! token came with, the path's parameters, the time — and refuses with a [`Denial`] of its own:
+//! token came with, the path's parameters, the time, the API's [`AccessPolicy`] — and refuses with a [`Denial`] of its own:
 //! status, `error` code, description and challenge parameters. It also describes itself
 //! ([`RequirementDoc`]), so an adapter documents its refusals in the operation's spec, and the
 //! scopes of every operation are known without a list kept by hand.
@@ -28,7 +31,12 @@
 //! }
 //! ```
 
-use crate::{claims::Claims, clock::Timestamp, code::ErrorCode};
+use crate::{
+    access_policy::{AccessPolicy, NO_POLICY},
+    claims::Claims,
+    clock::Timestamp,
+    code::ErrorCode,
+};
 
 /// How a token reached the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,13 +58,22 @@ pub struct Access<'a> {
     pub now: Timestamp,
     /// The request's path parameters (`/orgs/{org_id}` gives `org_id`).
     pub path_params: &'a dyn PathParams,
+    /// The API's values its requirements read: the organizations it serves, the claims that
+    /// stand for `acr` and `auth_time`.
+    pub policy: &'a AccessPolicy,
 }
 
 impl<'a> Access<'a> {
     /// What a requirement sees of a request: its verified `claims`, how the token came, the
-    /// time, and the path's parameters.
+    /// time, and the path's parameters; no [`AccessPolicy`] values.
     pub fn new(claims: &'a Claims, scheme: Scheme, now: Timestamp, path_params: &'a dyn PathParams) -> Self {
-        Access { claims, scheme, now, path_params }
+        Access { claims, scheme, now, path_params, policy: &NO_POLICY }
+    }
+
+    /// The same, the requirements reading `policy`.
+    pub fn with_policy(mut self, policy: &'a AccessPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 }
 
@@ -106,9 +123,11 @@ impl Denial {
     }
 }
 
-/// What a requirement documents about itself: the refusals it answers, the scopes it needs, and
-/// whether it takes DPoP-bound tokens only.
+/// What a requirement documents about itself: the refusals it answers, the scopes and the
+/// authentication contexts it needs, the path parameters it reads, and whether it takes
+/// DPoP-bound tokens only.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RequirementDoc {
     /// Each refusal's status and its description in the spec.
     pub refusals: Vec<(u16, &'static str)>,
@@ -116,6 +135,10 @@ pub struct RequirementDoc {
     pub scopes: Vec<&'static str>,
     /// Whether only DPoP-bound tokens are accepted.
     pub dpop_only: bool,
+    /// The authentication contexts (`acr` values) accepted, when one is needed.
+    pub acr_values: Vec<&'static str>,
+    /// The path parameters read: the operation's path must have them.
+    pub path_params: Vec<&'static str>,
 }
 
 impl RequirementDoc {
@@ -128,6 +151,35 @@ impl RequirementDoc {
     pub fn scope(&mut self, scope: &'static str) {
         if !self.scopes.contains(&scope) {
             self.scopes.push(scope);
+        }
+    }
+
+    /// Adds authentication contexts the requirement accepts.
+    pub fn acr_values(&mut self, values: &[&'static str]) {
+        for value in values {
+            if !self.acr_values.contains(value) {
+                self.acr_values.push(value);
+            }
+        }
+    }
+
+    /// Adds a path parameter the requirement reads.
+    pub fn path_param(&mut self, name: &'static str) {
+        if !self.path_params.contains(&name) {
+            self.path_params.push(name);
+        }
+    }
+
+    /// Adds everything `other` documents.
+    pub fn merge(&mut self, other: &RequirementDoc) {
+        self.refusals.extend(other.refusals.iter().copied());
+        for scope in &other.scopes {
+            self.scope(scope);
+        }
+        self.dpop_only |= other.dpop_only;
+        self.acr_values(&other.acr_values);
+        for name in &other.path_params {
+            self.path_param(name);
         }
     }
 
@@ -163,7 +215,7 @@ macro_rules! tuple_requirement {
         /// Every requirement of the tuple, checked in order.
         impl<$($name: Requirement),+> Requirement for ($($name,)+) {
             fn describe(doc: &mut RequirementDoc) {
-                $($name::describe(doc);)+
+                $(doc.merge(&RequirementDoc::of::<$name>());)+
             }
 
             fn check(access: &Access<'_>) -> Result<(), Denial> {

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderValue, header};
 
 use crate::{
+    access_policy::AccessPolicy,
     clock::SharedClock,
     custom::CustomClaims,
     dpop::{DPOP_HEADER, DpopChecker, DpopMode, ProofTarget, proof_header},
@@ -82,6 +83,7 @@ pub struct ResourceServer {
     verifier: Verifier,
     dpop: Option<DpopChecker>,
     challenge: ChallengeText,
+    policy: AccessPolicy,
     clock: SharedClock,
 }
 
@@ -90,9 +92,16 @@ impl ResourceServer {
         verifier: Verifier,
         dpop: Option<DpopChecker>,
         challenge: ChallengeText,
+        policy: AccessPolicy,
         clock: SharedClock,
     ) -> Self {
-        ResourceServer { verifier, dpop, challenge, clock }
+        ResourceServer { verifier, dpop, challenge, policy, clock }
+    }
+
+    /// The values the requirements read: the organizations served, the claims standing for
+    /// `acr` and `auth_time`.
+    pub fn policy(&self) -> &AccessPolicy {
+        &self.policy
     }
 
     /// The verifier of tokens.
@@ -166,7 +175,8 @@ impl ResourceServer {
             }
         };
         let access =
-            Access::new(authenticated.token.claims(), authenticated.scheme, self.clock.now(), request.path_params);
+            Access::new(authenticated.token.claims(), authenticated.scheme, self.clock.now(), request.path_params)
+                .with_policy(&self.policy);
         R::check(&access).map_err(AuthError::Denied)?;
         Ok(authenticated)
     }
@@ -252,15 +262,29 @@ impl ResourceServer {
 
 /// The scopes `docs` need, each once, in order.
 pub fn scopes_of<'a>(docs: impl IntoIterator<Item = &'a RequirementDoc>) -> Vec<&'static str> {
-    let mut scopes = Vec::new();
+    each_once(docs, |doc| &doc.scopes)
+}
+
+/// The authentication contexts (`acr` values) `docs` accept, each once, in order: what an
+/// authorization server's sign-in must be able to give.
+pub fn acr_values_of<'a>(docs: impl IntoIterator<Item = &'a RequirementDoc>) -> Vec<&'static str> {
+    each_once(docs, |doc| &doc.acr_values)
+}
+
+/// The values `field` lists in `docs`, each once, in order.
+fn each_once<'a>(
+    docs: impl IntoIterator<Item = &'a RequirementDoc>,
+    field: impl Fn(&RequirementDoc) -> &Vec<&'static str>,
+) -> Vec<&'static str> {
+    let mut values = Vec::new();
     for doc in docs {
-        for scope in &doc.scopes {
-            if !scopes.contains(scope) {
-                scopes.push(*scope);
+        for value in field(doc) {
+            if !values.contains(value) {
+                values.push(*value);
             }
         }
     }
-    scopes
+    values
 }
 
 /// A realm as a challenge may quote it.

@@ -1,7 +1,8 @@
 //! Turns a bearer token into verified [`Claims`], or says precisely why not.
 //!
 //! Order: size limit; a token verified before is answered from the token cache (its `exp` and
-//! `nbf` checked again); then structure, the strictly read header (`token_header`) and the
+//! `nbf` checked again); an encrypted token (JWE) is decrypted (`decryption`) and what follows
+//! reads the signed token inside; then structure, the strictly read header (`token_header`) and the
 //! strictly read claims (`Claims`), whose `iss` picks the [`TrustedIssuer`] — an issuer not
 //! trusted is refused here, before any network call — then that issuer's `alg` allow-list, `crit`
 //! and token profile, its key, the signature (RSA keys prepared at fetch time), and its claim
@@ -20,6 +21,7 @@ use crate::{
     claims::Claims,
     clock::SharedClock,
     custom::{AnyClaims, CustomClaims},
+    decryption::DecryptionKeys,
     jwks::KeyStore,
     observer::AuthObserver,
     rejection::{AuthError, JsonProblem, Malformed, TokenPart, TokenRejection, echoed},
@@ -118,22 +120,24 @@ pub struct Verifier {
     trusted: String,
     max_token_bytes: usize,
     token_cache: Option<Arc<TokenCache>>,
+    decryption: DecryptionKeys,
     observer: Arc<dyn AuthObserver>,
     clock: SharedClock,
 }
 
 impl Verifier {
     /// A verifier of tokens from `issuers` (at least one) no longer than `max_token_bytes`,
-    /// remembering verified tokens in `token_cache`, reporting to `observer`, reading `clock`.
+    /// remembering verified tokens in `token_cache`, decrypting encrypted ones with `decryption`, reporting to `observer`, reading `clock`.
     pub(crate) fn new(
         issuers: Vec<TrustedIssuer>,
         max_token_bytes: usize,
         token_cache: Option<Arc<TokenCache>>,
+        decryption: DecryptionKeys,
         observer: Arc<dyn AuthObserver>,
         clock: SharedClock,
     ) -> Self {
         let trusted = issuers.iter().map(TrustedIssuer::issuer).collect::<Vec<_>>().join(", ");
-        Verifier { issuers, trusted, max_token_bytes, token_cache, observer, clock }
+        Verifier { issuers, trusted, max_token_bytes, token_cache, decryption, observer, clock }
     }
 
     /// The trusted issuers, in the order configured.
@@ -209,6 +213,13 @@ impl Verifier {
         cached: Option<(&Arc<TokenCache>, TokenKey)>,
     ) -> Result<Verified<C>, AuthError> {
         let started = Instant::now();
+        let decrypted;
+        let token = if DecryptionKeys::is_encrypted(token) {
+            decrypted = self.decryption.decrypt(token).map_err(TokenRejection::Encrypted)?;
+            decrypted.as_str()
+        } else {
+            token
+        };
         let (mut on_stack, mut on_heap) = ([0_u8; HEADER_ON_STACK], Vec::new());
         let header = parse_header(token, &mut on_stack, &mut on_heap)?;
         let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenRejection::NotAJwt)?;

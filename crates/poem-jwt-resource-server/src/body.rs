@@ -26,8 +26,9 @@ impl ErrorBody {
 // The core's `jwt_resource_server::ErrorCode`s and the codes of an API's own failures, in one
 // closed set the spec lists. The doc comment below is the spec's description of the enum.
 /// What kind of failure. The token checks answer an RFC 6750 code (`invalid_request`,
-/// `invalid_token`, `insufficient_scope`), RFC 9449's `invalid_dpop_proof` and `use_dpop_nonce`, `unauthorized` when
-/// no token was sent, or `temporarily_unavailable` when the signing keys or the DPoP replay
+/// `invalid_token`, `insufficient_scope`), RFC 9449's `invalid_dpop_proof` and `use_dpop_nonce`,
+/// RFC 9470's `insufficient_user_authentication`, `organization_required` or
+/// `organization_mismatch` for an operation of an organization, `unauthorized` when no token was sent, or `temporarily_unavailable` when the signing keys or the DPoP replay
 /// store cannot be had; the other codes come from
 /// the HTTP layer (404, 405, 406, 408, 411, 413, 415, 5xx).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum, serde::Serialize, serde::Deserialize)]
@@ -47,6 +48,13 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// The DPoP proof lacks the current server-issued nonce, sent in `DPoP-Nonce` (401, RFC 9449 §9).
     UseDpopNonce,
+    /// The user must sign in again, more strongly (`acr_values`) or more recently (`max_age`), as
+    /// the challenge says (401, RFC 9470).
+    InsufficientUserAuthentication,
+    /// The operation is for members of an organization, and the token was issued outside one (403).
+    OrganizationRequired,
+    /// The token was issued for another organization than the operation's (403).
+    OrganizationMismatch,
     /// The development issuer does not know the client (RFC 6749 §5.2).
     InvalidClient,
     /// The development issuer's code is unknown, expired, used, or its verifier wrong (RFC 6749 §5.2).
@@ -84,6 +92,9 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::InsufficientUserAuthentication => "insufficient_user_authentication",
+            ErrorCode::OrganizationRequired => "organization_required",
+            ErrorCode::OrganizationMismatch => "organization_mismatch",
             ErrorCode::InvalidClient => "invalid_client",
             ErrorCode::InvalidGrant => "invalid_grant",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
@@ -111,6 +122,9 @@ impl From<jwt_resource_server::ErrorCode> for ErrorCode {
             Core::InvalidDpopProof => ErrorCode::InvalidDpopProof,
             Core::UseDpopNonce => ErrorCode::UseDpopNonce,
             Core::TemporarilyUnavailable => ErrorCode::TemporarilyUnavailable,
+            Core::InsufficientUserAuthentication => ErrorCode::InsufficientUserAuthentication,
+            Core::OrganizationRequired => ErrorCode::OrganizationRequired,
+            Core::OrganizationMismatch => ErrorCode::OrganizationMismatch,
             _ => ErrorCode::ServerError,
         }
     }

@@ -42,8 +42,10 @@
 //! - [`Guard`]: the [`ResourceServer`](jwt_resource_server::ResourceServer) in front of the
 //!   operations; [`Guard::protect`] wraps an API ([`Protected`]), which is then served as any.
 //! - [`AccessToken<R, C>`]: the verified token of an operation that requires `R` (a
-//!   [`Scope`](jwt_resource_server::Scope), [`DpopOnly`](jwt_resource_server::DpopOnly), a
-//!   tuple, or a [`Requirement`](jwt_resource_server::Requirement) of yours), with custom
+//!   [`Scope`](jwt_resource_server::Scope), [`DpopOnly`](jwt_resource_server::DpopOnly),
+//!   [`PathOrganization`](jwt_resource_server::PathOrganization),
+//!   [`StepUp`](jwt_resource_server::StepUp), a tuple, or a
+//!   [`Requirement`](jwt_resource_server::Requirement) of yours), with custom
 //!   claims `C`; [`OptionalAccessToken`] for operations that also serve anonymous callers.
 //! - Refusals: the [`ErrorBody`] in JSON, the challenges, and [`Refused`] on the response for
 //!   logs and metrics.

@@ -2,6 +2,8 @@
 //! operation that takes an access token may give besides its own — 400, 401, its requirement's
 //! (403 for a scope), 503 — each with the JSON [`ErrorBody`] and the headers it carries.
 
+use std::sync::Mutex;
+
 use jwt_resource_server::RequirementDoc;
 use poem_openapi::{
     registry::{MetaHeader, MetaMediaType, MetaResponse, MetaSchema, MetaSchemaRef},
@@ -22,12 +24,27 @@ pub(crate) fn refusal_responses(requirement: &RequirementDoc) -> Vec<MetaRespons
         required: false,
         ..header("DPoP-Nonce", "The nonce the next DPoP proof must carry, when the service requires nonces", "string")
     };
-    let mut responses =
-        vec![failure(400, BAD_REQUEST, vec![challenge()]), failure(401, UNAUTHORIZED, vec![challenge(), nonce])];
-    for (status, description) in &requirement.refusals {
-        if *status != 401 {
-            responses.push(failure(*status, description, vec![challenge()]));
+    let mut unauthorized = UNAUTHORIZED.to_owned();
+    for (_, description) in requirement.refusals.iter().filter(|(status, _)| *status == 401) {
+        unauthorized.push_str(". ");
+        unauthorized.push_str(description);
+    }
+    let mut responses = vec![
+        failure(400, BAD_REQUEST, vec![challenge()]),
+        failure(401, interned(unauthorized), vec![challenge(), nonce]),
+    ];
+    let mut others: Vec<(u16, String)> = Vec::new();
+    for (status, description) in requirement.refusals.iter().filter(|(status, _)| *status != 401) {
+        match others.iter_mut().find(|(known, _)| known == status) {
+            Some((_, text)) => {
+                text.push_str(". ");
+                text.push_str(description);
+            }
+            None => others.push((*status, (*description).to_owned())),
         }
+    }
+    for (status, description) in others {
+        responses.push(failure(status, interned(description), vec![challenge()]));
     }
     let retry_after = MetaHeader {
         schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("integer", "int32"))),
@@ -36,6 +53,19 @@ pub(crate) fn refusal_responses(requirement: &RequirementDoc) -> Vec<MetaRespons
     responses.push(failure(503, UNAVAILABLE, vec![retry_after]));
     responses.sort_by_key(|response| response.status);
     responses
+}
+
+/// `text` as the `'static` description poem-openapi's registry takes: each distinct text is
+/// kept once per process, however many specs are made.
+fn interned(text: String) -> &'static str {
+    static TEXTS: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut texts = TEXTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = texts.iter().find(|known| **known == text) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(text.into_boxed_str());
+    texts.push(leaked);
+    leaked
 }
 
 fn challenge() -> MetaHeader {

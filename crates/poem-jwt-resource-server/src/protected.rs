@@ -8,6 +8,9 @@
 //! - **Its routes.** Those operations' endpoints are wrapped: the guard reaches the extractor,
 //!   a refusal is answered with its challenges (and the current DPoP nonce), and `HEAD` is routed
 //!   here, so a proof is checked against the method the client sent.
+//! - **No requirement reads a missing path parameter.** A requirement naming one
+//!   ([`PathOrganization`](jwt_resource_server::PathOrganization)) on an operation whose path lacks
+//!   it panics as the routes are built, at start-up.
 //! - **No operation goes unguarded.** An extractor names its requirement to the spec being made
 //!   through a marker only [`Protected::meta`] reads; made anywhere else — an API using the
 //!   extractors served without [`Guard::protect`](crate::Guard::protect) — it panics as the
@@ -141,12 +144,7 @@ fn requirement_of(operation: &MetaOperation, notes: &Notes) -> Option<Requiremen
     for security in &operation.security {
         for name in security.keys() {
             if let Some(doc) = notes.get(name) {
-                let merged = found.get_or_insert_with(RequirementDoc::default);
-                merged.refusals.extend(doc.refusals.iter().copied());
-                for scope in &doc.scopes {
-                    merged.scope(scope);
-                }
-                merged.dpop_only |= doc.dpop_only;
+                found.get_or_insert_with(RequirementDoc::default).merge(doc);
             }
         }
     }
@@ -190,11 +188,16 @@ impl<T: OpenApi> OpenApi for Protected<T> {
         self.api.add_routes(&mut inner);
         for (route, mut methods) in inner {
             for operation in operations.iter().filter(|operation| route_of(&operation.path) == route) {
-                let guard = Arc::new(OperationGuard::new(
-                    self.guard.clone(),
-                    operation.requirement.dpop_only,
-                    path_names(&operation.path),
-                ));
+                let names = path_names(&operation.path);
+                if let Some(missing) =
+                    operation.requirement.path_params.iter().find(|name| !names.iter().any(|n| n == *name))
+                {
+                    panic!(
+                        "the requirement of {} {} reads the path parameter {{{missing}}}, which its path does not have",
+                        operation.method, operation.path
+                    );
+                }
+                let guard = Arc::new(OperationGuard::new(self.guard.clone(), operation.requirement.dpop_only, names));
                 let Some(endpoint) = methods.remove(&operation.method) else { continue };
                 let endpoint: Arc<BoxEndpoint<'static>> = Arc::new(endpoint);
                 if operation.method == Method::GET && !methods.contains_key(&Method::HEAD) {
