@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the token check: a full RS256 verification with the key cached, a
-//! verified-token cache hit, the 401 path of a garbage token, parsing a token's claims, parsing
+//! verified-token cache hit, the same two for an encrypted token (JWE), the 401 path of a garbage token, parsing a token's claims, parsing
 //! a key set; and of DPoP: one ES256 proof's check, and the whole check a DPoP request adds to
 //! the cached token check (proof, `ath`, `cnf.jkt`, the replay store's insert).
 //!
@@ -57,13 +57,21 @@ impl Service {
 }
 
 async fn service(token_cache: bool) -> Service {
+    service_with(token_cache, None).await
+}
+
+/// [`service`], decrypting encrypted tokens with the keys in the PEM files `decryption_keys`.
+async fn service_with(token_cache: bool, decryption_keys: Option<&[String]>) -> Service {
     let sources = Sources::built_in("dev");
-    let figment = sources
+    let mut figment = sources
         .files()
         .merge(Serialized::default("server.port", 0))
         .merge(Serialized::default("token_cache.enabled", token_cache))
         // Room for every proof the DPoP benchmark's iterations make.
         .merge(Serialized::default("dpop.replay_capacity", 10_000_000));
+    if let Some(keys) = decryption_keys {
+        figment = figment.merge(Serialized::default("auth0.decryption_keys", keys));
+    }
     let settings = settings::extract(figment).expect("settings");
     let application = Application::build(&settings).await.expect("application");
     let server = Arc::clone(application.state().guard.server());
@@ -79,7 +87,12 @@ fn verification(c: &mut Criterion) {
     let (without_cache, with_cache) = runtime.block_on(async { (service(false).await, service(true).await) });
     let (uncached, issuer) = (without_cache.verifier(), Arc::clone(&without_cache.issuer));
     let (cached, cached_issuer) = (with_cache.verifier(), Arc::clone(&with_cache.issuer));
-    let order = TokenOrder { sub: "bench-user".into(), scope: "read:messages".into(), expires_in: 3600, jkt: None };
+    let order = TokenOrder {
+        sub: "bench-user".into(),
+        scope: "read:messages".into(),
+        expires_in: 3600,
+        ..TokenOrder::default()
+    };
     let token = issuer.mint(&order).unwrap();
     let cached_token = cached_issuer.mint(&order).unwrap();
     runtime.block_on(async {
@@ -113,7 +126,61 @@ fn verification(c: &mut Criterion) {
     c.bench_function("key set: parse a one-key JWKS", |b| {
         b.iter(|| KeySet::parse(&jwks, &[Algorithm::RS256]).unwrap())
     });
+    encrypted(c, &runtime);
     dpop(c, &runtime, &with_cache);
+}
+
+/// The check of an encrypted token (RSA-OAEP-256 and A256GCM around an RS256 token), beside the
+/// plain check above; and of a reused one, answered from the token cache.
+fn encrypted(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
+    use aws_lc_rs::{
+        encoding::AsDer,
+        rsa::{KeySize, PrivateDecryptingKey},
+    };
+    let key = PrivateDecryptingKey::generate(KeySize::Rsa2048).unwrap();
+    let path = std::env::temp_dir().join(format!("bench-{}-jwe.pem", std::process::id()));
+    std::fs::write(&path, pem::encode(&pem::Pem::new("PRIVATE KEY", key.as_der().unwrap().as_ref()))).unwrap();
+    let keys = [path.display().to_string()];
+    let (uncached, cached) =
+        runtime.block_on(async { (service_with(false, Some(&keys)).await, service_with(true, Some(&keys)).await) });
+    let _ = std::fs::remove_file(&path);
+    let order = TokenOrder {
+        sub: "bench-user".into(),
+        scope: "read:messages".into(),
+        expires_in: 3600,
+        ..TokenOrder::default()
+    };
+    let (plain_jwe, cached_jwe) =
+        (jwe(&key, &uncached.issuer.mint(&order).unwrap()), jwe(&key, &cached.issuer.mint(&order).unwrap()));
+    runtime.block_on(async {
+        uncached.verifier().verify::<()>(&plain_jwe).await.expect("a valid JWE");
+        cached.verifier().verify::<()>(&cached_jwe).await.expect("a valid JWE");
+    });
+    c.bench_function("verify: JWE (RSA-OAEP-256, A256GCM) of an RS256 token, token cache off", |b| {
+        b.to_async(runtime).iter(|| async { uncached.verifier().verify::<()>(&plain_jwe).await.unwrap() })
+    });
+    c.bench_function("verify: JWE, verified-token cache hit", |b| {
+        b.to_async(runtime).iter(|| async { cached.verifier().verify::<()>(&cached_jwe).await.unwrap() })
+    });
+}
+
+/// A compact JWE of `token` to `key`'s public half: RSA-OAEP-256, A256GCM, `cty` JWT.
+fn jwe(key: &aws_lc_rs::rsa::PrivateDecryptingKey, token: &str) -> String {
+    use aws_lc_rs::{
+        aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey},
+        rsa::{OAEP_SHA256_MGF1SHA256, OaepPublicEncryptingKey},
+    };
+    let protected = URL_SAFE_NO_PAD.encode(r#"{"alg":"RSA-OAEP-256","enc":"A256GCM","cty":"JWT"}"#);
+    let (cek, iv) = ([3_u8; 32], [5_u8; 12]);
+    let oaep = OaepPublicEncryptingKey::new(key.public_key()).unwrap();
+    let mut wrapped = vec![0; oaep.ciphertext_size()];
+    let wrapped = oaep.encrypt(&OAEP_SHA256_MGF1SHA256, &cek, &mut wrapped, None).unwrap().to_vec();
+    let sealer = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &cek).unwrap());
+    let mut body = token.as_bytes().to_vec();
+    let nonce = Nonce::try_assume_unique_for_key(&iv).unwrap();
+    let tag = sealer.seal_in_place_separate_tag(nonce, Aad::from(protected.as_bytes()), &mut body).unwrap();
+    let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+    format!("{protected}.{}.{}.{}.{}", b64(&wrapped), b64(&iv), b64(&body), b64(tag.as_ref()))
 }
 
 /// One proof's check, and the whole DPoP check with a new proof (a new `jti`) every time, as the
@@ -125,6 +192,7 @@ fn dpop(c: &mut Criterion, runtime: &tokio::runtime::Runtime, service: &Service)
         scope: "read:messages".into(),
         expires_in: 3600,
         jkt: Some(key.thumbprint()),
+        ..TokenOrder::default()
     };
     let token = service.issuer.mint(&order).unwrap();
     let url = format!("http://{}/api/private", service.address);

@@ -10,6 +10,7 @@ use std::{
 
 use jwt_resource_server::{
     BuildError, CacheBounds, DpopConfig, DpopMode, Issuer, ReplayStoreConfig, ResourceServer, SharedClock, SystemClock,
+    acr_values_of,
     dpop::{DPOP_HEADER, DPOP_NONCE_HEADER},
     resource_metadata_path,
 };
@@ -35,7 +36,10 @@ use crate::{
     },
     http::{BodyLimit, ConnectionLimits, Cors, Drain, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
     metrics::{METRICS_PATH, Metrics, MetricsEndpoint},
-    settings::{IdentityProvider, IssuerSettings, NonceMode, ReplayStoreSetting, Settings, values::Origin},
+    settings::{
+        IdentityProvider, IssuerSettings, NonceMode, ReplayStoreSetting, Settings, sections::decryption_key,
+        values::Origin,
+    },
     telemetry::{REQUEST_ID_HEADER, RequestTrace},
 };
 
@@ -65,6 +69,9 @@ pub enum StartupError {
     /// The development issuer could not be set up.
     #[error(transparent)]
     DevIssuer(#[from] DevIssuerError),
+    /// A decryption key file could not be read since the settings were checked.
+    #[error("cannot read auth0.decryption_keys: {0}")]
+    DecryptionKey(String),
 }
 
 /// Everything the routes are built from.
@@ -134,11 +141,13 @@ impl Application {
             Some(url) => url.clone(),
             None => url::Url::parse(&format!("http://{}", reachable(address))).expect("a socket address makes a URL"),
         };
+        let operations = Protected::<api::Apis>::operations();
+        let acr_values = acr_values_of(operations.iter().map(|operation| &operation.requirement));
         let (issuers, dev_issuer) = match &settings.identity_provider {
             IdentityProvider::Configured(issuers) => (issuers.iter().map(issuer).collect(), None),
             IdentityProvider::Development { audience } => {
                 let url = format!("http://{}/dev/", reachable(address));
-                let dev_issuer = DevIssuer::generate(url.clone(), audience.clone(), Arc::clone(&clock))?;
+                let dev_issuer = DevIssuer::generate(url.clone(), audience.clone(), &acr_values, Arc::clone(&clock))?;
                 let issuer = Issuer::url(url).audience(audience.clone()).algorithms(settings.auth0.algorithms.clone());
                 (vec![issuer.token_profile(settings.auth0.token_profile)], Some(Arc::new(dev_issuer)))
             }
@@ -155,11 +164,14 @@ impl Application {
         let guard =
             Guard::builder(server).spec_text(api::spec_text()).build().expect("the service's words are its only ones");
         let docs_url = format!("{}{DOCS_PATH}", public_url.as_str().trim_end_matches('/'));
-        let operations = Protected::<api::Apis>::operations();
         let (docs_login, dev_login, login_issuer) = match (&dev_issuer, &settings.docs.client_id) {
             (Some(issuer), client_id) => {
                 let client_id = client_id.clone().unwrap_or_else(|| DEV_DOCS_CLIENT.to_owned());
-                let server = AuthorizationServer::new(client_id.clone(), format!("{docs_url}{RECEIVER_PATH}"));
+                let server = AuthorizationServer::new(
+                    client_id.clone(),
+                    format!("{docs_url}{RECEIVER_PATH}"),
+                    acr_values.iter().map(|acr| (*acr).to_owned()).collect(),
+                );
                 let login = DocsLogin::new(client_id, issuer.audience().to_owned(), &operations);
                 let base = issuer.issuer().trim_end_matches("/dev/");
                 login.found(jwt_resource_server::LoginEndpoints {
@@ -299,7 +311,7 @@ fn resource_server(
     public_url: &str,
     metrics: Arc<Metrics>,
     clock: SharedClock,
-) -> Result<ResourceServer, BuildError> {
+) -> Result<ResourceServer, StartupError> {
     let token_cache = &settings.token_cache;
     let mut builder = ResourceServer::builder()
         .leeway(settings.auth0.leeway)
@@ -322,6 +334,19 @@ fn resource_server(
     for issuer in issuers {
         builder = builder.issuer(issuer);
     }
+    let auth0 = &settings.auth0;
+    for organization in &auth0.organizations {
+        builder = builder.organization(organization.organization());
+    }
+    for claim in &auth0.acr_claims {
+        builder = builder.acr_claim(claim.acr_claim());
+    }
+    if let Some(claim) = &auth0.auth_time_claim {
+        builder = builder.auth_time_claim(claim.as_str());
+    }
+    for path in &auth0.decryption_keys {
+        builder = builder.decryption_key(decryption_key(path).map_err(StartupError::DecryptionKey)?);
+    }
     let dpop = &settings.dpop;
     if dpop.mode != DpopMode::Disabled {
         builder = builder.dpop(DpopConfig {
@@ -342,7 +367,7 @@ fn resource_server(
             nonce_lifetime: dpop.nonce_lifetime,
         });
     }
-    builder.build()
+    Ok(builder.build()?)
 }
 
 /// A configured issuer, as the resource server trusts it.

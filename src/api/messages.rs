@@ -1,9 +1,10 @@
-//! The public, greeting, private and scoped message routes: one operation for each way a route
-//! can be protected — not at all, by an optional token, by a token, by a token with a scope.
+//! The message routes: one operation for each way a route can be protected — not at all, by an
+//! optional token, by a token, by a token with a scope, by a token of the organization the path
+//! names, by a token of a recent multi-factor sign-in.
 
-use jwt_resource_server::{Scope, ScopeName, scope};
+use jwt_resource_server::{AcrValues, PathOrganization, Scope, ScopeName, StepUp, acr, scope};
 use poem_jwt_resource_server::{AccessToken, OptionalAccessToken, TokenClaims};
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde::Serialize;
 
 use super::{ApiTags, payload::SerdeJson};
@@ -12,6 +13,14 @@ scope!(
     /// Needed by `GET /api/private-scoped`.
     pub ReadMessages = "read:messages"
 );
+
+acr!(
+    /// Multi-factor authentication, as Auth0 names it: needed by `GET /api/private-mfa`.
+    pub MultiFactor = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+);
+
+/// How recent the multi-factor sign-in of `GET /api/private-mfa` must be, in seconds.
+pub const MFA_MAX_AGE: u64 = 600;
 
 /// A message for anyone.
 #[derive(Debug, Clone, Object)]
@@ -103,5 +112,33 @@ impl MessagesApi {
     #[oai(path = "/api/private-scoped", method = "get", operation_id = "getPrivateScoped")]
     async fn private_scoped(&self, token: AccessToken<Scope<ReadMessages>>) -> PrivateResponse {
         PrivateResponse::granted(format!("Access granted: {}", ReadMessages::SCOPE), &token)
+    }
+
+    /// Greet a member of the organization in the path
+    ///
+    /// Needs a valid access token issued in the context of the Auth0 Organization `org_id` names:
+    /// its `org_id` claim must be that id (403 `organization_required` without one, 403
+    /// `organization_mismatch` for another organization, or one not in `auth0.organizations` when
+    /// that lists any, or an `org_name` that is not the listed name); answers with its claims.
+    #[oai(path = "/api/orgs/:org_id/messages", method = "get", operation_id = "getOrganizationMessages")]
+    async fn organization_messages(
+        &self,
+        /// The organization's id, as Auth0 writes it (`org_…`).
+        org_id: Path<String>,
+        token: AccessToken<PathOrganization>,
+    ) -> PrivateResponse {
+        PrivateResponse::granted(format!("Access granted: messages of {}", org_id.0), &token)
+    }
+
+    /// Greet the holder of a token of a recent multi-factor sign-in
+    ///
+    /// Needs a valid access token of a user who signed in with multi-factor authentication (`acr`
+    /// `http://schemas.openid.net/pape/policies/2007/06/multi-factor`, or a claim configured in
+    /// `auth0.acr_claims` that stands for it) at most 10 minutes ago (`auth_time`, or the claim
+    /// of `auth0.auth_time_claim`). Otherwise 401 `insufficient_user_authentication` (RFC 9470),
+    /// the challenge naming `acr_values` and `max_age` to sign in again with; answers with its claims.
+    #[oai(path = "/api/private-mfa", method = "get", operation_id = "getPrivateMfa")]
+    async fn private_mfa(&self, token: AccessToken<StepUp<MultiFactor, MFA_MAX_AGE>>) -> PrivateResponse {
+        PrivateResponse::granted(format!("Access granted: signed in with {}", MultiFactor::JOINED), &token)
     }
 }

@@ -14,7 +14,7 @@ use poem_openapi::{OpenApi, OpenApiService, Tags};
 pub use health::{HealthApi, PROBE_PATHS};
 
 use crate::http::Drain;
-pub use messages::{MessagesApi, ReadMessages};
+pub use messages::{MFA_MAX_AGE, MessagesApi, MultiFactor, ReadMessages};
 
 /// The groups operations are listed under.
 #[derive(Tags)]

@@ -23,7 +23,7 @@ use poem_openapi::{
 use serde::Deserialize;
 
 use super::{
-    DevIssuer, TokenOrder,
+    DevIssuer, SignIn, TokenOrder,
     authorize::{
         AUTHORIZE_PATH, AuthorizationServer, OAUTH_TOKEN_PATH, authorize_page, authorize_submit, exchange_code,
     },
@@ -58,6 +58,27 @@ pub struct TokenRequest {
     #[oai(default = "default_expires_in", validator(minimum(value = "1"), maximum(value = "86400")))]
     #[serde(default = "default_expires_in")]
     pub expires_in: u32,
+    /// The Auth0 Organization's id (`org_id`), for a token issued in its context.
+    #[oai(validator(max_length = 64))]
+    #[serde(default)]
+    pub org_id: Option<String>,
+    /// The organization's name (`org_name`).
+    #[oai(validator(max_length = 64))]
+    #[serde(default)]
+    pub org_name: Option<String>,
+    /// The authentication context (`acr`), e.g.
+    /// `http://schemas.openid.net/pape/policies/2007/06/multi-factor` for a multi-factor sign-in.
+    #[oai(validator(max_length = 255))]
+    #[serde(default)]
+    pub acr: Option<String>,
+    /// The authentication methods (`amr`), e.g. `pwd mfa`, space-separated.
+    #[oai(validator(max_length = 255))]
+    #[serde(default)]
+    pub amr: Option<String>,
+    /// When the user signed in, in Unix seconds (`auth_time`); default: now, when `acr` or `amr`
+    /// is given.
+    #[serde(default)]
+    pub auth_time: Option<i64>,
 }
 
 /// The bounds the schema states, for the bodies its validators do not see.
@@ -68,6 +89,10 @@ impl TokenRequest {
     pub const MAX_SUB_CHARS: usize = 255;
     /// Longest lifetime, in seconds.
     pub const MAX_EXPIRES_IN: u32 = 86_400;
+    /// Longest `org_id` and `org_name`, in characters.
+    pub const MAX_ORG_CHARS: usize = 64;
+    /// Longest `acr` and `amr`, in characters.
+    pub const MAX_SIGN_IN_CHARS: usize = 255;
 
     fn check(&self) -> Result<(), String> {
         if self.scope.chars().count() > Self::MAX_SCOPE_CHARS {
@@ -79,7 +104,26 @@ impl TokenRequest {
         if !(1..=Self::MAX_EXPIRES_IN).contains(&self.expires_in) {
             return Err(format!("expires_in must be between 1 and {} seconds", Self::MAX_EXPIRES_IN));
         }
+        for (name, value, max) in [
+            ("org_id", &self.org_id, Self::MAX_ORG_CHARS),
+            ("org_name", &self.org_name, Self::MAX_ORG_CHARS),
+            ("acr", &self.acr, Self::MAX_SIGN_IN_CHARS),
+            ("amr", &self.amr, Self::MAX_SIGN_IN_CHARS),
+        ] {
+            if value.as_deref().is_some_and(|value| value.chars().count() > max) {
+                return Err(format!("{name} is longer than {max} characters"));
+            }
+        }
         Ok(())
+    }
+
+    /// How the user signed in, as the token will say it: `auth_time` now (`now`) unless given,
+    /// when `acr` or `amr` is.
+    fn sign_in(&self, now: i64) -> SignIn {
+        let amr: Vec<String> =
+            self.amr.as_deref().unwrap_or_default().split_ascii_whitespace().map(str::to_owned).collect();
+        let signed_in = self.acr.is_some() || !amr.is_empty();
+        SignIn { acr: self.acr.clone(), auth_time: self.auth_time.or(signed_in.then_some(now)), amr }
     }
 }
 
@@ -218,7 +262,16 @@ impl DevTokenApi {
             Err(answer) => return answer,
         };
         let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
-        let order = TokenOrder { sub: request.sub, scope: request.scope, expires_in: request.expires_in, jkt };
+        let sign_in = request.sign_in(self.issuer.now());
+        let order = TokenOrder {
+            sub: request.sub,
+            scope: request.scope,
+            expires_in: request.expires_in,
+            jkt,
+            sign_in,
+            org_id: request.org_id,
+            org_name: request.org_name,
+        };
         match self.issuer.mint(&order) {
             Ok(access_token) => TokenAnswer::Ok(Json(TokenResponse {
                 access_token,

@@ -3,7 +3,10 @@
 //!
 //! - `GET /dev/authorize` checks the client and its exact redirect URI (a bad one is answered
 //!   here, never redirected to), then the rest of the request (a bad one is redirected back with
-//!   `error`), and shows a sign-in page: a `sub` and the requested scopes as checkboxes;
+//!   `error`), and shows a sign-in page: a `sub`, the requested scopes as checkboxes, an
+//!   organization, and how the user signs in — with a password, or with one of the
+//!   authentication contexts the operations need (multi-factor), preselected when the request's
+//!   `acr_values` names it;
 //! - `POST /dev/authorize` (the page's form) checks everything again and redirects back with a
 //!   one-time code, bound to the client, the redirect URI and the S256 code challenge, valid for
 //!   [`CODE_LIFETIME`];
@@ -33,7 +36,7 @@ use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
-use super::{DevIssuer, TokenOrder};
+use super::{DevIssuer, SignIn, TokenOrder};
 use crate::http::{content_security_policy, html_page};
 
 /// How long a code can be exchanged.
@@ -52,6 +55,7 @@ const TOKEN_LIFETIME: u32 = 3600;
 pub struct AuthorizationServer {
     client_id: String,
     redirect_uri: String,
+    acr_values: Vec<String>,
     codes: Cache<String, Arc<Grant>>,
     random: SystemRandom,
 }
@@ -64,6 +68,9 @@ struct Grant {
     code_challenge: String,
     sub: String,
     scope: String,
+    sign_in: SignIn,
+    org_id: Option<String>,
+    org_name: Option<String>,
     issued: Instant,
 }
 
@@ -77,8 +84,15 @@ pub struct AuthorizationRequest {
     state: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    /// The authentication contexts the client asks for, in preference order.
+    acr_values: Option<String>,
     /// From the sign-in form: the subject.
     sub: Option<String>,
+    /// From the sign-in form: the authentication context chosen (empty: a password).
+    acr: Option<String>,
+    /// From the sign-in form: the organization's id and name.
+    org_id: Option<String>,
+    org_name: Option<String>,
     /// From the sign-in form: every checked scope (`granted` repeats).
     granted: Vec<String>,
 }
@@ -103,7 +117,11 @@ impl AuthorizationRequest {
                 "state" => &mut request.state,
                 "code_challenge" => &mut request.code_challenge,
                 "code_challenge_method" => &mut request.code_challenge_method,
+                "acr_values" => &mut request.acr_values,
                 "sub" => &mut request.sub,
+                "acr" => &mut request.acr,
+                "org_id" => &mut request.org_id,
+                "org_name" => &mut request.org_name,
                 _ => continue,
             };
             *slot = (seen[name.as_ref()] == 1).then(|| value.into_owned());
@@ -147,10 +165,11 @@ struct Redirected {
 }
 
 impl AuthorizationServer {
-    /// The flow for `client_id`, whose only redirect URI is `redirect_uri`.
-    pub fn new(client_id: String, redirect_uri: String) -> Self {
+    /// The flow for `client_id`, whose only redirect URI is `redirect_uri`, signing users in
+    /// with a password or one of `acr_values`.
+    pub fn new(client_id: String, redirect_uri: String, acr_values: Vec<String>) -> Self {
         let codes = Cache::builder().time_to_live(CODE_LIFETIME).max_capacity(10_000).build();
-        AuthorizationServer { client_id, redirect_uri, codes, random: SystemRandom::new() }
+        AuthorizationServer { client_id, redirect_uri, acr_values, codes, random: SystemRandom::new() }
     }
 
     /// The client id Swagger UI logs in with.
@@ -266,12 +285,16 @@ pub fn authorize_page(req: &Request, Data(server): Data<&Arc<AuthorizationServer
     if let Err(error) = AuthorizationServer::check_request(&request) {
         return redirect_with_error(&redirect_uri, &error, request.state.as_deref());
     }
-    sign_in_page(&request, &redirect_uri)
+    sign_in_page(&request, &redirect_uri, &server.acr_values)
 }
 
 /// `POST /dev/authorize`: the signed-in user's answer (a form body).
 #[handler]
-pub fn authorize_submit(body: Bytes, Data(server): Data<&Arc<AuthorizationServer>>) -> Response {
+pub fn authorize_submit(
+    body: Bytes,
+    Data(server): Data<&Arc<AuthorizationServer>>,
+    Data(issuer): Data<&Arc<DevIssuer>>,
+) -> Response {
     let request = AuthorizationRequest::parse(&body);
     let redirect_uri = match server.check_client(&request) {
         Ok(uri) => uri,
@@ -284,12 +307,24 @@ pub fn authorize_submit(body: Bytes, Data(server): Data<&Arc<AuthorizationServer
     let sub = request.sub.as_deref().map(str::trim).filter(|sub| !sub.is_empty()).unwrap_or("dev-user");
     let requested: Vec<&str> = request.scope.as_deref().unwrap_or_default().split_ascii_whitespace().collect();
     let scope: Vec<&str> = request.granted.iter().map(String::as_str).filter(|s| requested.contains(s)).collect();
+    let acr = request.acr.as_deref().filter(|acr| server.acr_values.iter().any(|known| known == acr));
+    let mut amr = vec!["pwd".to_owned()];
+    if acr.is_some() {
+        amr.push("mfa".to_owned());
+    }
+    let sign_in = SignIn { acr: acr.map(str::to_owned), amr, auth_time: Some(issuer.now()) };
+    let field = |value: &Option<String>| -> Option<String> {
+        value.as_deref().map(str::trim).filter(|value| !value.is_empty()).map(|value| value.chars().take(64).collect())
+    };
     let grant = Grant {
         client_id: server.client_id.clone(),
         redirect_uri: redirect_uri.clone(),
         code_challenge,
         sub: sub.chars().take(255).collect(),
         scope: scope.join(" "),
+        sign_in,
+        org_id: field(&request.org_id),
+        org_name: field(&request.org_name),
         issued: Instant::now(),
     };
     let code = server.issue(grant);
@@ -311,8 +346,15 @@ pub fn exchange_code(
         Ok(grant) => grant,
         Err(refused) => return refused.response(),
     };
-    let order =
-        TokenOrder { sub: grant.sub.clone(), scope: grant.scope.clone(), expires_in: TOKEN_LIFETIME, jkt: None };
+    let order = TokenOrder {
+        sub: grant.sub.clone(),
+        scope: grant.scope.clone(),
+        expires_in: TOKEN_LIFETIME,
+        jkt: None,
+        sign_in: grant.sign_in.clone(),
+        org_id: grant.org_id.clone(),
+        org_name: grant.org_name.clone(),
+    };
     match issuer.mint(&order) {
         Ok(access_token) => json_response(
             StatusCode::OK,
@@ -359,10 +401,10 @@ fn redirect(uri: &str, params: &[(&str, &str)]) -> Response {
         .finish()
 }
 
-/// The sign-in page: the request's parameters in hidden fields, a `sub`, the scopes.
-/// The sign-in page for `request`, whose form may be sent only here and then redirect only to
-/// `redirect_uri`'s origin.
-fn sign_in_page(request: &AuthorizationRequest, redirect_uri: &str) -> Response {
+/// The sign-in page for `request`: its parameters in hidden fields, a `sub`, the scopes, an
+/// organization, and how the user signs in (a password, or one of `acr_values`). Its form may be
+/// sent only here and then redirect only to `redirect_uri`'s origin.
+fn sign_in_page(request: &AuthorizationRequest, redirect_uri: &str, acr_values: &[String]) -> Response {
     let mut hidden = String::new();
     let fields = [
         ("response_type", request.response_type.as_ref()),
@@ -372,6 +414,7 @@ fn sign_in_page(request: &AuthorizationRequest, redirect_uri: &str) -> Response 
         ("state", request.state.as_ref()),
         ("code_challenge", request.code_challenge.as_ref()),
         ("code_challenge_method", request.code_challenge_method.as_ref()),
+        ("acr_values", request.acr_values.as_ref()),
     ];
     for (name, value) in fields {
         if let Some(value) = value {
@@ -388,15 +431,34 @@ fn sign_in_page(request: &AuthorizationRequest, redirect_uri: &str) -> Response 
     if scopes.is_empty() {
         scopes.push_str("<p>No scopes were requested.</p>");
     }
+    let asked: Vec<&str> = request.acr_values.as_deref().unwrap_or_default().split_ascii_whitespace().collect();
+    let preselected = acr_values.iter().find(|acr| asked.contains(&acr.as_str()));
+    let checked = |yes: bool| if yes { " checked" } else { "" };
+    let mut methods = format!(
+        r#"<label><input type="radio" name="acr" value=""{}> with a password</label><br>"#,
+        checked(preselected.is_none())
+    );
+    for acr in acr_values {
+        methods.push_str(&format!(
+            r#"<label><input type="radio" name="acr" value="{}"{}> with multi-factor authentication (acr {})</label><br>"#,
+            escape(acr),
+            checked(preselected == Some(acr)),
+            escape(acr)
+        ));
+    }
     let page = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in — development issuer</title>
 <style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto}}label{{line-height:2}}</style></head>
 <body><h1>Sign in</h1>
-<p>The development issuer of protected-api signs in anyone: choose the subject and the scopes of the token.</p>
+<p>The development issuer of protected-api signs in anyone: choose the subject, the scopes, how you signed in and the organization of the token.</p>
 <form method="post" action="{AUTHORIZE_PATH}">{hidden}
 <p><label>sub <input name="sub" value="dev-user" maxlength="255"></label></p>
 <fieldset><legend>Scopes</legend>{scopes}</fieldset>
+<fieldset><legend>Sign in</legend>{methods}</fieldset>
+<fieldset><legend>Organization (optional)</legend>
+<label>org_id <input name="org_id" maxlength="64"></label><br>
+<label>org_name <input name="org_name" maxlength="64"></label></fieldset>
 <p><button type="submit">Sign in</button></p>
 </form></body></html>"#
     );
@@ -430,7 +492,7 @@ mod tests {
 
     #[test]
     fn a_code_expires_after_its_lifetime() {
-        let server = AuthorizationServer::new("c".into(), "r".into());
+        let server = AuthorizationServer::new("c".into(), "r".into(), Vec::new());
         let verifier = "v".repeat(43);
         let challenge = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
         let issued = Instant::now();
@@ -440,6 +502,9 @@ mod tests {
             code_challenge: challenge.to_owned(),
             sub: "s".into(),
             scope: String::new(),
+            sign_in: SignIn::default(),
+            org_id: None,
+            org_name: None,
             issued,
         };
         let exchange = |code: String| CodeExchange {

@@ -2,8 +2,9 @@
 //!
 //! It generates an RS256 key at start (kept in memory only), publishes an OpenID discovery
 //! document and a JWKS under `/dev/`, and mints access tokens at `POST /dev/token` — bound to
-//! the client's key (RFC 9449 §5) when the request carries a DPoP proof — and through the
-//! authorization code flow with PKCE that Swagger UI's login uses (`authorize`). The
+//! the client's key (RFC 9449 §5) when the request carries a DPoP proof, for an organization, of
+//! a multi-factor sign-in, as asked — and through the authorization code flow with PKCE that
+//! Swagger UI's login uses (`authorize`). The
 //! verifier fetches those documents over HTTP like any issuer's: nothing in it knows the
 //! issuer is local. It never runs in the `production` profile (see `settings`).
 
@@ -33,7 +34,7 @@ pub enum DevIssuerError {
 }
 
 /// What a minted token says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenOrder {
     /// Subject.
     pub sub: String,
@@ -43,6 +44,23 @@ pub struct TokenOrder {
     pub expires_in: u32,
     /// The thumbprint of the DPoP key to bind the token to (`cnf.jkt`), if any.
     pub jkt: Option<String>,
+    /// How the user signed in: `acr`, `amr` and `auth_time`, when the token says it.
+    pub sign_in: SignIn,
+    /// The Auth0 Organization the token is issued for (`org_id`), if any.
+    pub org_id: Option<String>,
+    /// Its name (`org_name`), if any.
+    pub org_name: Option<String>,
+}
+
+/// How the user signed in, as the token says it (each claim only when set).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignIn {
+    /// The authentication context (`acr`).
+    pub acr: Option<String>,
+    /// The methods (`amr`).
+    pub amr: Vec<String>,
+    /// When, in Unix seconds (`auth_time`).
+    pub auth_time: Option<i64>,
 }
 
 /// The development issuer's key and documents.
@@ -59,7 +77,13 @@ pub struct DevIssuer {
 impl DevIssuer {
     /// Generates a fresh RS256 key for the issuer at `issuer` (a URL ending in `/dev/`), whose
     /// tokens are issued at the time `clock` reads.
-    pub fn generate(issuer: String, audience: String, clock: SharedClock) -> Result<Self, DevIssuerError> {
+    /// It can sign users in with the authentication contexts `acr_values`.
+    pub fn generate(
+        issuer: String,
+        audience: String,
+        acr_values: &[&str],
+        clock: SharedClock,
+    ) -> Result<Self, DevIssuerError> {
         let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| DevIssuerError::KeyGeneration)?;
         let pkcs8 = pair.as_der().map_err(|_| DevIssuerError::KeyGeneration)?;
         let key = EncodingKey::from_rsa_pem(pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref())).as_bytes())?;
@@ -79,6 +103,7 @@ impl DevIssuer {
             "token_endpoint_auth_methods_supported": ["none"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
+            "acr_values_supported": acr_values,
         })
         .to_string();
         Ok(DevIssuer { issuer, audience, kid, key, discovery, jwks, clock })
@@ -104,6 +129,11 @@ impl DevIssuer {
         &self.jwks
     }
 
+    /// The time, in Unix seconds, by the issuer's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now().unix_seconds()
+    }
+
     /// Signs an access token for the configured audience, issued now.
     pub fn mint(&self, order: &TokenOrder) -> Result<String, DevIssuerError> {
         let now = self.clock.now().unix_seconds();
@@ -121,6 +151,21 @@ impl DevIssuer {
         });
         if let Some(jkt) = &order.jkt {
             claims["cnf"] = json!({ "jkt": jkt });
+        }
+        if let Some(acr) = &order.sign_in.acr {
+            claims["acr"] = json!(acr);
+        }
+        if !order.sign_in.amr.is_empty() {
+            claims["amr"] = json!(order.sign_in.amr);
+        }
+        if let Some(auth_time) = order.sign_in.auth_time {
+            claims["auth_time"] = json!(auth_time);
+        }
+        if let Some(org_id) = &order.org_id {
+            claims["org_id"] = json!(org_id);
+        }
+        if let Some(org_name) = &order.org_name {
+            claims["org_name"] = json!(org_name);
         }
         Ok(jsonwebtoken::encode(&header, &claims, &self.key)?)
     }

@@ -3,6 +3,7 @@
 
 use std::{
     net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
     time::Duration,
 };
 
@@ -17,7 +18,10 @@ use super::{
         optional_secret, optional_socket_address, optional_text,
     },
 };
-use jwt_resource_server::{DpopMode, FetchLimits, RefreshPolicy, TokenProfile, dpop::MIN_SECRET_BYTES};
+use jwt_resource_server::{
+    AcrClaim, DecryptionKey, DpopMode, FetchLimits, KnownOrganization, RefreshPolicy, TokenProfile,
+    dpop::MIN_SECRET_BYTES,
+};
 
 use crate::telemetry::{LogFormat, WhenFull};
 
@@ -122,6 +126,87 @@ pub struct Auth0Settings {
     /// where an entry has none.
     #[serde(deserialize_with = "issuer_entries")]
     pub issuers: Vec<IssuerEntry>,
+    /// The Auth0 Organizations the API serves: ids (`org_…`), or tables with `id` and `name`;
+    /// empty: any organization.
+    pub organizations: Vec<OrganizationEntry>,
+    /// Claims standing for `acr` values in tokens without `acr` (an Auth0 Action's MFA claim).
+    pub acr_claims: Vec<AcrClaimEntry>,
+    /// The claim read as `auth_time` in tokens without it.
+    #[serde(deserialize_with = "optional_text")]
+    pub auth_time_claim: Option<String>,
+    /// PEM files of the RSA keys encrypted access tokens are encrypted to, newest first; each
+    /// file's name without `.pem` is its `kid`.
+    pub decryption_keys: Vec<PathBuf>,
+}
+
+/// One entry of `auth0.organizations`, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OrganizationEntry {
+    /// Its id.
+    Id(String),
+    /// Its id and name.
+    Table(OrganizationTable),
+}
+
+/// An organization with its name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationTable {
+    /// Its id, `org_…`.
+    pub id: String,
+    /// Its name, as its tokens' `org_name` carries it.
+    pub name: String,
+}
+
+impl OrganizationEntry {
+    /// The organization, as the resource server serves it.
+    pub fn organization(&self) -> KnownOrganization {
+        match self {
+            OrganizationEntry::Id(id) => KnownOrganization::id(id.trim()),
+            OrganizationEntry::Table(table) => KnownOrganization::id(table.id.trim()).name(table.name.trim()),
+        }
+    }
+}
+
+/// One entry of `auth0.acr_claims`: the claim that stands for `acr` = `acr` when it is `true`, or,
+/// with `value`, when it is that string or an array holding it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcrClaimEntry {
+    /// The `acr` value it stands for.
+    pub acr: String,
+    /// The claim.
+    pub claim: String,
+    /// The value the claim must be or hold; `true` when absent.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+impl AcrClaimEntry {
+    /// The claim, as the resource server reads it.
+    pub fn acr_claim(&self) -> AcrClaim {
+        let claim = AcrClaim::new(self.acr.trim(), self.claim.trim());
+        match &self.value {
+            Some(value) => claim.containing(value.as_str()),
+            None => claim,
+        }
+    }
+}
+
+/// The `kid` of a decryption key file: its name without `.pem`.
+pub fn decryption_kid(path: &Path) -> Option<String> {
+    path.file_stem().and_then(|stem| stem.to_str()).map(str::to_owned)
+}
+
+/// The decryption key in the PEM file at `path`, chosen by its `kid`.
+pub fn decryption_key(path: &Path) -> Result<DecryptionKey, String> {
+    let pem = std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    let key = DecryptionKey::from_pem(&pem).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(match decryption_kid(path) {
+        Some(kid) => key.with_kid(kid),
+        None => key,
+    })
 }
 
 /// One entry of `auth0.issuers`, as written.
@@ -194,6 +279,31 @@ impl Section for Auth0Settings {
             problems.add("auth0.leeway", "is above the 60s maximum");
         }
         problems.above_zero("auth0.max_token_bytes", self.max_token_bytes as u64);
+        let mut ids = Vec::new();
+        for organization in self.organizations.iter().map(OrganizationEntry::organization) {
+            if organization.org_id().is_empty() || organization.org_name() == Some("") {
+                problems.add("auth0.organizations", "an entry has an empty id or name");
+            } else if ids.contains(&organization.org_id().to_owned()) {
+                problems.add("auth0.organizations", format!("{} is listed twice", organization.org_id()));
+            }
+            ids.push(organization.org_id().to_owned());
+        }
+        for entry in &self.acr_claims {
+            if entry.acr.trim().is_empty() || entry.claim.trim().is_empty() {
+                problems.add("auth0.acr_claims", "an entry has an empty acr or claim");
+            }
+        }
+        let mut kids = Vec::new();
+        for path in &self.decryption_keys {
+            if let Err(problem) = decryption_key(path) {
+                problems.add("auth0.decryption_keys", problem);
+            }
+            let kid = decryption_kid(path);
+            if kids.contains(&kid) {
+                problems.add("auth0.decryption_keys", format!("two files are named {}", path.display()));
+            }
+            kids.push(kid);
+        }
     }
 }
 

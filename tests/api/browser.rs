@@ -96,3 +96,21 @@ fn swagger_ui_logs_in_at_a_certified_openid_provider() {
     let _ = provider.kill();
     let _ = provider.wait();
 }
+
+#[test]
+#[ignore = "needs Chromium (apt-get install chromium) and `npm ci` in tests/browser; .ci/run runs it"]
+fn swagger_ui_steps_up_to_a_multi_factor_sign_in_after_the_challenge() {
+    let output_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&output_dir).unwrap();
+    let screenshot = output_dir.join("swagger-step-up.png");
+    let running = Running::start(&[("PORT", "0")]);
+    let status = Command::new("node")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser"))
+        .arg("swagger_step_up.mjs")
+        .arg(format!("http://{}", running.address))
+        .arg(&screenshot)
+        .status()
+        .expect("node runs");
+    assert!(status.success(), "the step-up session in Swagger UI failed");
+    println!("screenshot: {}", screenshot.display());
+}

@@ -734,3 +734,66 @@ impl Drop for RedisServer {
         self.stop();
     }
 }
+
+/// An RSA key that access tokens are encrypted to, written as a PEM file named `{kid}.pem` in a
+/// folder of its own, as `auth0.decryption_keys` reads it.
+pub struct EncryptionKey {
+    pub kid: String,
+    pub pem_path: PathBuf,
+    /// The public key, SPKI PEM, for an independent encrypter.
+    pub public_pem_path: PathBuf,
+    public: aws_lc_rs::rsa::PublicEncryptingKey,
+}
+
+impl EncryptionKey {
+    pub fn generate(kid: &str) -> Self {
+        use aws_lc_rs::{
+            encoding::AsDer,
+            rsa::{KeySize, PrivateDecryptingKey},
+        };
+        let private = PrivateDecryptingKey::generate(KeySize::Rsa2048).expect("RSA key");
+        let dir = std::env::temp_dir().join(format!("protected-api-keys-{}-{}", std::process::id(), next_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem_path = dir.join(format!("{kid}.pem"));
+        let der = private.as_der().unwrap();
+        std::fs::write(&pem_path, pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref()))).unwrap();
+        let public = private.public_key();
+        let public_pem_path = dir.join(format!("{kid}.pub.pem"));
+        let spki = public.as_der().unwrap();
+        std::fs::write(&public_pem_path, pem::encode(&pem::Pem::new("PUBLIC KEY", spki.as_ref()))).unwrap();
+        EncryptionKey { kid: kid.to_owned(), pem_path, public_pem_path, public }
+    }
+
+    /// A compact JWE of `plaintext` (RSA-OAEP-256, A256GCM, `cty` JWT), naming this key's `kid`
+    /// when `with_kid`.
+    pub fn encrypt(&self, plaintext: &str, with_kid: bool) -> String {
+        use aws_lc_rs::{
+            aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey},
+            rand::{SecureRandom, SystemRandom},
+            rsa::{OAEP_SHA256_MGF1SHA256, OaepPublicEncryptingKey},
+        };
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        let mut header = json!({"alg": "RSA-OAEP-256", "enc": "A256GCM", "cty": "JWT"});
+        if with_kid {
+            header["kid"] = json!(self.kid);
+        }
+        let protected = URL_SAFE_NO_PAD.encode(header.to_string());
+        let (mut cek, mut iv) = ([0_u8; 32], [0_u8; 12]);
+        SystemRandom::new().fill(&mut cek).unwrap();
+        SystemRandom::new().fill(&mut iv).unwrap();
+        let oaep = OaepPublicEncryptingKey::new(self.public.clone()).unwrap();
+        let mut wrapped = vec![0; oaep.ciphertext_size()];
+        let wrapped = oaep.encrypt(&OAEP_SHA256_MGF1SHA256, &cek, &mut wrapped, None).unwrap().to_vec();
+        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &cek).unwrap());
+        let mut body = plaintext.as_bytes().to_vec();
+        let nonce = Nonce::try_assume_unique_for_key(&iv).unwrap();
+        let tag = key.seal_in_place_separate_tag(nonce, Aad::from(protected.as_bytes()), &mut body).unwrap();
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        format!("{protected}.{}.{}.{}.{}", b64(&wrapped), b64(&iv), b64(&body), b64(tag.as_ref()))
+    }
+}
+
+fn next_id() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

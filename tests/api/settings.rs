@@ -412,3 +412,44 @@ fn the_login_issuer_must_be_a_trusted_one() {
         &["docs.login_issuer (env APP_DOCS__LOGIN_ISSUER)", "is not one of the trusted issuers"],
     );
 }
+
+#[test]
+fn route_policy_settings_are_read_from_the_environment_and_checked() {
+    let not_a_key = std::env::temp_dir().join(format!("not-a-key-{}.pem", std::process::id()));
+    std::fs::write(&not_a_key, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+    let keys = format!(r#"["/nonexistent/a.pem","{}"]"#, not_a_key.display());
+    let env = [
+        ("AUTH0_DOMAIN", "tenant.auth0.com"),
+        ("AUTH0_API_AUDIENCE", "https://api.example.com"),
+        ("APP_AUTH0__ORGANIZATIONS", r#"["org_a", {id="org_a", name="acme"}]"#),
+        ("APP_AUTH0__ACR_CLAIMS", r#"[{acr="mfa", claim=""}]"#),
+        ("APP_AUTH0__DECRYPTION_KEYS", keys.as_str()),
+    ];
+    assert_error(
+        &env,
+        &[
+            "4 problems",
+            "auth0.organizations (env APP_AUTH0__ORGANIZATIONS): org_a is listed twice",
+            "auth0.acr_claims (env APP_AUTH0__ACR_CLAIMS): an entry has an empty acr or claim",
+            "auth0.decryption_keys (env APP_AUTH0__DECRYPTION_KEYS): /nonexistent/a.pem: No such file",
+            "not a PEM file with one PKCS#8 private key",
+        ],
+    );
+    let _ = std::fs::remove_file(not_a_key);
+
+    let env = [
+        ("AUTH0_DOMAIN", "tenant.auth0.com"),
+        ("AUTH0_API_AUDIENCE", "https://api.example.com"),
+        ("APP_AUTH0__ORGANIZATIONS", r#"["org_a", {id="org_b", name="Acme"}]"#),
+        ("APP_AUTH0__ACR_CLAIMS", r#"[{acr="mfa", claim="amr", value="mfa"}]"#),
+        ("APP_AUTH0__AUTH_TIME_CLAIM", "https://example.com/auth_time"),
+    ];
+    with_env(&env, |loaded| {
+        let auth0 = loaded.unwrap().auth0;
+        let organizations: Vec<_> = auth0.organizations.iter().map(|entry| entry.organization()).collect();
+        assert_eq!(organizations[1].org_id(), "org_b");
+        assert_eq!(organizations[1].org_name(), Some("Acme"));
+        assert_eq!(auth0.acr_claims[0].acr_claim().value(), Some("mfa"));
+        assert_eq!(auth0.auth_time_claim.as_deref(), Some("https://example.com/auth_time"));
+    });
+}

@@ -102,7 +102,9 @@ async fn malformed_opaque_encrypted_and_oversized_tokens() {
     let opaque = "8TlaJ2vIZk3QhR1c0ZbT6A_not_a_jwt";
     refused(&app, opaque).await.assert_invalid_token("the token is not a signed JWT (it looks opaque or encrypted)");
     let encrypted = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aGVsbG8.d29ybGQ.dGFn";
-    refused(&app, encrypted).await.assert_invalid_token("request it with the audience parameter of this API");
+    let refused_jwe = refused(&app, encrypted).await;
+    refused_jwe.assert_invalid_token("the token is encrypted (JWE) and this API has no key to decrypt it");
+    refused_jwe.assert_invalid_token("request it with the audience parameter of this API");
     refused(&app, "abc.def.ghi").await.assert_invalid_token("the token is malformed");
 
     let huge = issuer.token_with(json!({"padding": "x".repeat(20_000)}));
