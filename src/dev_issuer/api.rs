@@ -60,25 +60,31 @@ pub struct TokenRequest {
     pub expires_in: u32,
     /// The Auth0 Organization's id (`org_id`), for a token issued in its context.
     #[oai(validator(max_length = 64))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub org_id: Option<String>,
     /// The organization's name (`org_name`).
     #[oai(validator(max_length = 64))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub org_name: Option<String>,
     /// The authentication context (`acr`), e.g.
     /// `http://schemas.openid.net/pape/policies/2007/06/multi-factor` for a multi-factor sign-in.
     #[oai(validator(max_length = 255))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub acr: Option<String>,
     /// The authentication methods (`amr`), e.g. `pwd mfa`, space-separated.
     #[oai(validator(max_length = 255))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub amr: Option<String>,
     /// When the user signed in, in Unix seconds (`auth_time`); default: now, when `acr` or `amr`
     /// is given.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub auth_time: Option<i64>,
+}
+
+/// An optional field that, when sent, holds a value of its type: `null` is refused, as the
+/// schema (a field that may be left out, never `null`) says.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 /// The bounds the schema states, for the bodies its validators do not see.

@@ -147,6 +147,8 @@ async fn the_development_issuer_issues_tokens_of_a_multi_factor_sign_in() {
     answer(app.get_with_token(PATH, &long_ago).await)
         .await
         .assert_status_and_code(401, "insufficient_user_authentication");
+    let null = app.client.post(app.url("/dev/token")).json(&json!({"auth_time": null})).send().await.unwrap();
+    answer(null).await.assert_status_and_code(400, "invalid_request");
     let discovery: serde_json::Value = app.get("/dev/.well-known/openid-configuration").await.json().await.unwrap();
     assert_eq!(discovery["acr_values_supported"], json!([MFA]), "derived from the operations");
 }
