@@ -201,7 +201,10 @@ async fn a_token_without_kid_is_accepted_only_when_one_key_fits() {
 async fn a_cached_token_is_checked_for_expiry_on_every_use() {
     let issuer = TestIssuer::start().await;
     let (app, clock) = TestApp::spawn_with_clock(&issuer, |f| f.merge(("auth0.leeway", "0s"))).await;
-    let short = issuer.token_with(json!({"exp": unix_now() + 2}));
+    // Times by the service's clock, which stands still: with no leeway, an iat read from the wall
+    // clock a second boundary later would be in the service's future.
+    let now = jwt_resource_server::Clock::now(&clock).unix_seconds();
+    let short = issuer.token_with(json!({"iat": now, "exp": now + 2}));
     assert_eq!(app.get_with_token("/api/private", &short).await.status(), 200);
     assert_eq!(app.get_with_token("/api/private", &short).await.status(), 200, "served from the cache");
     clock.advance(std::time::Duration::from_millis(2100));
