@@ -6,7 +6,9 @@
 #
 #   benches/load.sh          /api/public and /api/private in three configurations — default
 #                            logging with the token cache on, RUST_LOG=warn with the token cache
-#                            on, default logging with the token cache off — and the criterion
+#                            on, default logging with the token cache off — beside three
+#                            hello-world servers built with the same profile (benches/hello: axum,
+#                            poem, poem-openapi; no middleware, no log), and the criterion
 #                            benchmarks, pinned like the server: one report
 #   benches/load.sh flood    the memory benchmarks: floods of distinct ~11 KB tokens against the
 #                            release binary (benches/flood.rs: the token cache stays within
@@ -61,10 +63,13 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   pin_server=(taskset -c 0) pin_load=(taskset -c "1-$(($(nproc) - 1))")
 fi
 
-echo "building the release binary..." >&2
+echo "building the release binaries..." >&2
 cargo build --release --quiet
+cargo build --release --quiet -p hello-worlds
 mkdir -p "$work/bin" "$work/run"
 cp target/release/protected-api "$work/bin/protected-api"
+hellos=(axum poem poem-openapi)
+for hello in "${hellos[@]}"; do cp "target/release/hello-$hello" "$work/bin/"; done
 binary="$work/bin/protected-api"
 
 # The issuer: an instance in the dev profile, whose development issuer signs the tokens. It
@@ -97,6 +102,16 @@ start_server() {
   done
   startup_ms=$(( ($(date +%s%N) - started) / 1000000 ))
   until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.01; done
+}
+
+# Starts the hello-world server of `name` (axum, poem or poem-openapi) where the server runs.
+start_hello() {
+  LISTEN="127.0.0.1:$port" "${pin_server[@]}" "$work/bin/hello-$1" >/dev/null 2>&1 &
+  server_pid=$!
+  until curl -fs "$base/" >/dev/null 2>&1; do
+    kill -0 "$server_pid" 2>/dev/null || { echo "hello-$1 did not start" >&2; exit 1; }
+    sleep 0.002
+  done
 }
 
 stop_server() {
@@ -377,8 +392,15 @@ label() {
 }
 tok=$(token)
 for config in "${configs[@]}"; do : >"$work/${config// /-}.public"; : >"$work/${config// /-}.private"; done
+for hello in "${hellos[@]}"; do : >"$work/hello-$hello"; done
 : >"$work/access-lines"
+: >"$work/counted"
 for _ in $(seq "${ROUNDS:-3}"); do
+  for hello in "${hellos[@]}"; do
+    start_hello "$hello"
+    echo "$(drive_once "$base/") $(peak_rss_mib)" >>"$work/hello-$hello"
+    stop_server
+  done
   for config in "${configs[@]}"; do
     read -r logging cache <<<"$config"
     key=${config// /-}
@@ -386,11 +408,15 @@ for _ in $(seq "${ROUNDS:-3}"); do
     read -r -a public_run < <(drive_once "$base/api/public")
     read -r -a private_run < <(drive_once -H "Authorization: Bearer $tok" "$base/api/private")
     echo "${public_run[*]} $(peak_rss_mib)" >>"$work/$key.public"
-    # The server's own timing of its full token checks (tokens not answered from the token cache).
-    full_checks=$(curl -fs "$base/metrics" | awk '
+    # The server's own timing of its full token checks (tokens not answered from the token cache),
+    # and the requests to both routes it counted.
+    curl -fs "$base/metrics" >"$work/metrics.txt"
+    full_checks=$(awk '
       /^auth_token_check_duration_seconds_sum / { sum = $2 }
       /^auth_token_check_duration_seconds_count / { count = $2 }
-      END { printf "%.2f/%d", count ? sum / count * 1e6 : 0, count }')
+      END { printf "%.2f/%d", count ? sum / count * 1e6 : 0, count }' "$work/metrics.txt")
+    counted=$(awk '/^http_requests_total\{route="\/api\/p(ublic|rivate)"/ { sum += $2 } END { print sum + 0 }' "$work/metrics.txt")
+    echo "$counted $((public_run[6] + private_run[6]))" >>"$work/counted"
     echo "${private_run[*]} $(peak_rss_mib) $full_checks" >>"$work/$key.private"
     stop_server
     if [ "$logging" = default ]; then
@@ -407,6 +433,10 @@ echo "wrk: $connections connections, $duration per run, 2 threads, ${ROUNDS:-3} 
 echo
 row "run" "req/s" "p50 ms" "p99 ms" "non-2xx" "peak RSS MiB"
 row "---" "---" "---" "---" "---" "---"
+for hello in "${hellos[@]}"; do
+  read -r rps p50 p99 bad _ _ _ rss < <(median <"$work/hello-$hello")
+  row "hello world: $hello" "$rps" "$p50" "$p99" "$bad" "$rss"
+done
 for config in "${configs[@]}"; do
   key=${config// /-}
   for route in public private; do
@@ -420,6 +450,10 @@ cpu_row() {
 }
 cpu_row "server CPU per request" "user µs" "kernel µs"
 cpu_row "---" "---" "---"
+for hello in "${hellos[@]}"; do
+  read -r _ _ _ _ usr sys _ < <(median <"$work/hello-$hello")
+  cpu_row "hello world: $hello" "$usr" "$sys"
+done
 for config in "${configs[@]}"; do
   key=${config// /-}
   for route in public private; do
@@ -435,6 +469,12 @@ printf "| %-45s | %9s |\n" "---" "---"
 while IFS=$'\t' read -r name us; do printf "| %-45s | %9s |\n" "$name" "$us"; done <"$work/criterion.txt"
 echo
 rps() { median <"$work/${1// /-}.$2" | awk '{ print $1 }'; }
+hello_rps() { median <"$work/hello-$1" | awk '{ print $1 }'; }
+awk -v axum="$(hello_rps axum)" -v poem="$(hello_rps poem)" -v openapi="$(hello_rps poem-openapi)" \
+  -v dp="$(rps "default true" public)" -v wp="$(rps "warn true" public)" 'BEGIN {
+  printf "against the hello worlds (req/s): poem / axum %.2f, poem-openapi / axum %.2f; /api/public (default logging) / poem-openapi %.2f, / axum %.2f; /api/public (RUST_LOG=warn) / poem-openapi %.2f, / axum %.2f\n",
+    poem / axum, openapi / axum, dp / openapi, dp / axum, wp / openapi, wp / axum
+}'
 awk -v dp="$(rps "default true" public)" -v dx="$(rps "default true" private)" \
   -v wp="$(rps "warn true" public)" -v wx="$(rps "warn true" private)" \
   -v op="$(rps "default false" public)" -v ox="$(rps "default false" private)" -v check="$check_us" \
@@ -448,3 +488,5 @@ awk -v dp="$(rps "default true" public)" -v dx="$(rps "default true" private)" \
 }'
 awk '{ lines += $1; answered += $2 } END {
   printf "access lines for /api/public and /api/private in the default-logging runs: %d, for %d requests wrk saw answered\n", lines, answered }' "$work/access-lines"
+awk '{ counted += $1; answered += $2 } END {
+  printf "requests to /api/public and /api/private counted by /metrics in all runs: %d, for %d requests wrk saw answered\n", counted, answered }' "$work/counted"
