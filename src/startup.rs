@@ -15,7 +15,7 @@ use jwt_resource_server::{
     resource_metadata_path,
 };
 use poem::{
-    EndpointExt, Route,
+    EndpointExt, IntoEndpoint, Route,
     endpoint::BoxEndpoint,
     get,
     http::{HeaderName, HeaderValue, Method, header},
@@ -34,7 +34,7 @@ use crate::{
         api::DevTokenApi,
         authorize::{AUTHORIZE_PATH, AuthorizationServer, OAUTH_TOKEN_PATH},
     },
-    http::{BodyLimit, ConnectionLimits, Cors, Drain, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
+    http::{BodyLimit, ConnectionLimits, Cors, Dispatch, Drain, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
     metrics::{METRICS_PATH, Metrics, MetricsEndpoint},
     settings::{
         IdentityProvider, IssuerSettings, NonceMode, ReplayStoreSetting, Settings, sections::decryption_key,
@@ -435,25 +435,25 @@ pub struct Routes {
 
 /// Every route of the service, with its middleware; the development issuer's when it runs.
 ///
-/// From the inside out: the routes, the body limit, JSON answers for every error the routes
+/// From the inside out: the operations and the routes beside them, the body limit, JSON answers for every error the routes
 /// raise, CORS when origins are allowed (with a JSON answer to a refused preflight), the request
 /// trace. Each path is recorded in the route table as it is mounted.
 pub fn routes(state: &AppState) -> Routes {
     let guard = &state.guard;
     let server = guard.server();
     let mut table = RouteTable::default();
-    let (mut routes, operations) = match (&state.dev_issuer, &state.dev_login) {
+    let (api, mut routes, operations) = match (&state.dev_issuer, &state.dev_login) {
         (Some(issuer), Some(login)) => {
             let token_api = DevTokenApi::new(Arc::clone(issuer), Arc::clone(server));
             let apis = (api::MessagesApi, api::HealthApi::new(Arc::clone(server), state.drain.clone()), token_api);
-            let (mut routes, operations) = mount(api::describe(guard.protect(apis)), state, &mut table);
+            let (api, mut routes, operations) = mount(api::describe(guard.protect(apis)), state, &mut table);
             for (path, methods, endpoint) in dev_issuer::api::documents(issuer, login) {
                 for method in methods {
                     table.add(path, method);
                 }
                 routes = routes.at(path, endpoint);
             }
-            (routes, operations)
+            (api, routes, operations)
         }
         _ => mount(api::service(guard, state.drain.clone()), state, &mut table),
     };
@@ -474,7 +474,7 @@ pub fn routes(state: &AppState) -> Routes {
     }
     let table = Arc::new(table);
     let errors = FrameworkErrors::new(Arc::clone(&table));
-    let routes = routes.with(BodyLimit::new(state.max_body_bytes)).with(errors);
+    let routes = Dispatch::new(Arc::clone(&table), api, routes).with(BodyLimit::new(state.max_body_bytes)).with(errors);
     let trace = RequestTrace::new(Arc::clone(&state.metrics), Arc::clone(&table), api::PROBE_PATHS);
     let endpoint = if state.cors_origins.is_empty() {
         routes.with(trace).boxed()
@@ -508,13 +508,13 @@ fn cors(origins: &[Origin]) -> Cors {
 }
 
 /// The operations, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/docs`, with
-/// its copy of the spec); the methods of each path go into `table`. Returns the routes and the
-/// protected operations.
+/// its copy of the spec); the methods of each path go into `table`. Returns the operations'
+/// endpoint, the routes beside them and the protected operations.
 fn mount<T: OpenApi + 'static>(
     service: OpenApiService<Protected<T>, ()>,
     state: &AppState,
     table: &mut RouteTable,
-) -> (Route, Vec<ProtectedOperation>) {
+) -> (BoxEndpoint<'static>, Route, Vec<ProtectedOperation>) {
     table.add_operations(&Protected::<T>::meta());
     let receiver = format!("{DOCS_PATH}{RECEIVER_PATH}");
     let page_spec = format!("{DOCS_PATH}{SPEC_JSON_PATH}");
@@ -532,12 +532,11 @@ fn mount<T: OpenApi + 'static>(
         login,
         service.swagger_ui(),
     );
-    let routes = Route::new()
+    let others = Route::new()
         .at(SPEC_JSON_PATH, get(serve_spec).data(Arc::new(spec)))
         .at(SPEC_YAML_PATH, get(service.spec_endpoint_yaml()))
-        .nest(DOCS_PATH, docs)
-        .nest("/", service);
-    (routes, Protected::<T>::operations())
+        .nest(DOCS_PATH, docs);
+    (service.into_endpoint(), others, Protected::<T>::operations())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (what containers and systemd send).

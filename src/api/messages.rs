@@ -4,7 +4,7 @@
 
 use jwt_resource_server::{AcrValues, PathOrganization, Scope, ScopeName, StepUp, acr, scope};
 use poem_jwt_resource_server::{AccessToken, OptionalAccessToken, TokenClaims};
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path};
 use serde::Serialize;
 
 use super::{ApiTags, payload::SerdeJson};
@@ -23,7 +23,7 @@ acr!(
 pub const MFA_MAX_AGE: u64 = 600;
 
 /// A message for anyone.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct Message {
     /// The message.
     pub message: String,
@@ -44,7 +44,7 @@ pub struct AccessGranted {
 pub enum PublicResponse {
     /// A greeting.
     #[oai(status = 200)]
-    Ok(Json<Message>),
+    Ok(SerdeJson<Message>),
 }
 
 /// The answer of `GET /api/greeting`.
@@ -52,7 +52,7 @@ pub enum PublicResponse {
 pub enum GreetingResponse {
     /// A greeting: by the token's subject when a valid token was sent.
     #[oai(status = 200)]
-    Ok(Json<Message>),
+    Ok(SerdeJson<Message>),
 }
 
 /// The answer of the protected routes.
@@ -79,7 +79,7 @@ impl MessagesApi {
     /// Needs no token.
     #[oai(path = "/api/public", method = "get", operation_id = "getPublic")]
     async fn public(&self) -> PublicResponse {
-        PublicResponse::Ok(Json(Message { message: "Hello, World!".to_owned() }))
+        PublicResponse::Ok(SerdeJson(Message { message: "Hello, World!".to_owned() }))
     }
 
     /// Greet anyone, by name when signed in
@@ -93,7 +93,7 @@ impl MessagesApi {
             Some(claims) => claims.sub().unwrap_or("signed-in caller"),
             None => "stranger",
         };
-        GreetingResponse::Ok(Json(Message { message: format!("Hello, {name}") }))
+        GreetingResponse::Ok(SerdeJson(Message { message: format!("Hello, {name}") }))
     }
 
     /// Greet the holder of a valid access token

@@ -2,12 +2,14 @@
 //! so the spec is unchanged:
 //!
 //! - [`SerdeJson`], a response body written straight from the value (`Json<T>` builds a
-//!   `serde_json::Value` tree first), for the responses that carry a token's claims on every
-//!   request;
+//!   `serde_json::Value` tree first), for every answer of the message routes;
 //! - [`JsonObject`], a request body that must be the object its schema describes, where `Json<T>`
 //!   is lenient: it takes `null` for a member with a default as the default.
 
-use poem::{FromRequest, IntoResponse, Request, RequestBody, Response, Result};
+use poem::{
+    FromRequest, IntoResponse, Request, RequestBody, Response, Result,
+    http::{HeaderValue, header::CONTENT_TYPE},
+};
 use poem_openapi::{
     error::ParseRequestPayloadError,
     payload::{Json, ParsePayload, Payload},
@@ -49,7 +51,9 @@ impl<T: Type + Serialize> IntoResponse for SerdeJson<T> {
         // Room for a typical body (a message and a token's claims) without growing.
         let mut body = Vec::with_capacity(512);
         match serde_json::to_writer(&mut body, &self.0) {
-            Ok(()) => Response::builder().content_type(<Self as Payload>::CONTENT_TYPE).body(body),
+            Ok(()) => Response::builder()
+                .header(CONTENT_TYPE, HeaderValue::from_static(<Self as Payload>::CONTENT_TYPE))
+                .body(body),
             Err(error) => {
                 tracing::error!(%error, "cannot serialize a response");
                 Response::builder().status(poem::http::StatusCode::INTERNAL_SERVER_ERROR).finish()

@@ -12,11 +12,13 @@
 //! - [`html_page`](mod@html_page) gives the HTML pages their Content-Security-Policy and protective headers;
 //! - [`errors`] answers everything the operations never see (404, 405 with `Allow`, 415, 400)
 //!   with the same JSON body as every other failure;
+//! - [`dispatch`] sends a request to the operations or to the routes beside them;
 //! - [`route_table`] lists every path and its methods, for `Allow` and the metrics' route label.
 
 pub mod body_limit;
 pub mod connection;
 pub mod cors;
+pub mod dispatch;
 pub mod drain;
 pub mod errors;
 pub mod html_page;
@@ -28,6 +30,7 @@ pub mod server;
 pub use body_limit::{BodyLimit, ContentTooLarge, body_read_cause, content_too_large};
 pub use connection::{BodyTimedOut, Timeouts};
 pub use cors::Cors;
+pub use dispatch::Dispatch;
 pub use drain::Drain;
 pub use errors::{FrameworkErrors, json_error};
 pub use html_page::{content_security_policy, html_page, inline_script_hashes};

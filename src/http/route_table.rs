@@ -26,6 +26,8 @@ impl Default for RouteTable {
 struct Route {
     template: Arc<str>,
     is_template: bool,
+    /// Whether an operation of the API is served at this path.
+    is_operation: bool,
     methods: BTreeSet<String>,
 }
 
@@ -37,7 +39,12 @@ impl RouteTable {
             Some(index) => &mut self.paths[index],
             None => {
                 let is_template = path.split('/').any(|segment| segment.starts_with('{') && segment.ends_with('}'));
-                self.paths.push(Route { template: path.into(), is_template, methods: BTreeSet::new() });
+                self.paths.push(Route {
+                    template: path.into(),
+                    is_template,
+                    is_operation: false,
+                    methods: BTreeSet::new(),
+                });
                 self.paths.last_mut().expect("just pushed")
             }
         };
@@ -52,6 +59,9 @@ impl RouteTable {
         for path in apis.iter().flat_map(|api| &api.paths) {
             for operation in &path.operations {
                 self.add(&path.path, &operation.method);
+            }
+            if let Some(route) = self.paths.iter_mut().find(|route| *route.template == *path.path) {
+                route.is_operation = true;
             }
         }
     }
@@ -68,6 +78,11 @@ impl RouteTable {
     /// else [`UNMATCHED`]. Bounded by the routes, whatever paths clients send.
     pub fn label(&self, path: &str) -> Arc<str> {
         Arc::clone(self.find(path).map_or(&self.unmatched, |route| &route.template))
+    }
+
+    /// Whether `path` is the path of an operation of the API.
+    pub fn is_operation(&self, path: &str) -> bool {
+        self.find(path).is_some_and(|route| route.is_operation)
     }
 
     /// Every path template, in the order recorded.

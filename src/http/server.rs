@@ -246,7 +246,9 @@ impl Connection {
             })
         };
         let io = TokioIo::new(Timed::new(stream, Arc::clone(&tracker), timeouts));
-        let connection = http1::Builder::new().keep_alive(true).serve_connection(io, service);
+        // One buffer per answer, its head and body copied together: an API answer is a few hundred
+        // bytes, which one send() takes for less than a writev() of two slices.
+        let connection = http1::Builder::new().keep_alive(true).writev(false).serve_connection(io, service);
         tokio::pin!(connection);
         let interrupted = tokio::select! {
             result = connection.as_mut() => {

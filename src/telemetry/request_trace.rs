@@ -14,7 +14,7 @@ use std::{sync::Arc, time::Instant};
 
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response, Result,
-    http::{HeaderMap, HeaderValue, Method},
+    http::{HeaderMap, HeaderName, HeaderValue, Method},
 };
 use tracing::Instrument;
 
@@ -28,6 +28,8 @@ use crate::{http::RouteTable, metrics::Metrics};
 
 /// The header carrying the request id, in both directions.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// Middleware: a `request` span (debug) holding the request id, the access line, the request metrics
 /// labelled by `routes`, and the request id echoed on every response, errors included.
@@ -69,9 +71,7 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
             .get(REQUEST_ID_HEADER)
             .filter(|value| is_acceptable_id(value.as_bytes()))
             .cloned()
-            .unwrap_or_else(|| {
-                HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value")
-            });
+            .unwrap_or_else(new_request_id);
         let id = request_id.to_str().unwrap_or_default();
         let route = self.trace.routes.label(req.uri().path());
         let (method, uri) = (req.method().clone(), req.uri().clone());
@@ -114,7 +114,7 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
             log();
         }
         self.trace.metrics.observe_request(route, status, elapsed);
-        response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
+        response.headers_mut().insert(REQUEST_ID, request_id);
         Ok(response)
     }
 }
@@ -159,6 +159,13 @@ pub fn end_request_span(span: &tracing::Span, status: u16) {
     if status >= 500 {
         span.record("otel.status_code", "error");
     }
+}
+
+/// A new request id: a random UUID.
+fn new_request_id() -> HeaderValue {
+    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+    HeaderValue::from_str(id).expect("a UUID is a valid header value")
 }
 
 /// A caller's request id is reused when it is 1 to 128 characters of `A-Za-z0-9._-`.
