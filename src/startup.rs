@@ -435,9 +435,9 @@ pub struct Routes {
 
 /// Every route of the service, with its middleware; the development issuer's when it runs.
 ///
-/// From the inside out: the operations and the routes beside them, the body limit, JSON answers for every error the routes
-/// raise, CORS when origins are allowed (with a JSON answer to a refused preflight), the request
-/// trace. Each path is recorded in the route table as it is mounted.
+/// From the inside out: the operations and the routes beside them, the body limit, JSON answers
+/// for every error the routes raise, CORS when origins are allowed (with a JSON answer to a refused
+/// preflight), the request trace. Each path is recorded in the route table as it is mounted.
 pub fn routes(state: &AppState) -> Routes {
     let guard = &state.guard;
     let server = guard.server();

@@ -36,13 +36,19 @@ where
             Ok(mut line) => {
                 line.clear();
                 write_line(&mut *line, ctx, event)?;
-                writer.write_str(&line)
+                let written = writer.write_str(&line);
+                // An exceptionally long line does not keep its room for the thread's life.
+                line.shrink_to(KEPT_LINE_BYTES);
+                written
             }
             // An event logged while a line of this thread is being formatted.
             Err(_) => write_line(&mut writer, ctx, event),
         })
     }
 }
+
+/// The room a thread keeps for its next line.
+const KEPT_LINE_BYTES: usize = 4096;
 
 thread_local! {
     /// The line being formatted: reused, so a line costs no allocation once it has grown.
