@@ -173,7 +173,7 @@ fn write_json_str(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
     out.write_str("\"")
 }
 
-/// Whether `byte` must be escaped inside a JSON string: `"`, `\\`, a control character or DEL.
+/// Whether `byte` must be escaped inside a JSON string: `"`, `\`, a control character or DEL.
 fn must_escape(byte: u8) -> bool {
     byte < 0x20 || matches!(byte, b'"' | b'\\' | 0x7f)
 }
@@ -187,9 +187,8 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     // Whether a byte of `word` is below `n` (n <= 0x80): exact, as the classic bit trick is.
     let any_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
     let any_equal = |word: u64, byte: u8| any_below(word ^ (ONES * u64::from(byte)), 1);
-    let mut words = bytes.chunks_exact(8);
     let mut at = 0;
-    for word in &mut words {
+    for word in bytes.chunks_exact(8) {
         let word = u64::from_ne_bytes(word.try_into().expect("a chunk of eight bytes"));
         if any_below(word, 0x20) || any_equal(word, b'"') || any_equal(word, b'\\') || any_equal(word, 0x7f) {
             break;

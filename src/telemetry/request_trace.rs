@@ -29,6 +29,7 @@ use crate::{http::RouteTable, metrics::Metrics};
 /// The header carrying the request id, in both directions.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// [`REQUEST_ID_HEADER`] as a header name, so inserting it parses and allocates nothing.
 const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// Middleware: a `request` span (debug) holding the request id, the access line, the request metrics
