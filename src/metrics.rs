@@ -1,7 +1,10 @@
 //! Prometheus metrics: requests, latency, token rejections by reason, verified tokens, the time of
 //! full token checks, key fetches and key set age, rendered in the Prometheus text format by prometheus-client.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use jwt_resource_server::{AuthObserver, FetchOutcome, RejectionReason, ResourceServer, Usage};
 use poem::{Endpoint, Request, Response};
@@ -218,6 +221,12 @@ impl Metrics {
         self.requests.get_or_create(&RequestLabels { route, status }).inc();
     }
 
+    /// The request metrics of `route` (a label from the route table), for a request path that
+    /// records every request of that route.
+    pub fn route(self: &Arc<Self>, route: Arc<str>) -> RouteMetrics {
+        RouteMetrics { metrics: Arc::clone(self), route, latency: OnceLock::new(), requests: Default::default() }
+    }
+
     /// Records a refused request.
     pub fn observe_rejection(&self, reason: RejectionReason) {
         self.rejections.get_or_create(&ReasonLabels { reason: reason.as_str() }).inc();
@@ -269,6 +278,43 @@ impl AuthObserver for Metrics {
     }
 }
 
+/// The statuses whose request counter a [`RouteMetrics`] keeps at hand; the others are looked up
+/// in the family each time.
+const KEPT_STATUSES: [u16; 10] = [200, 201, 204, 400, 401, 403, 404, 405, 413, 503];
+
+/// The request metrics of one route: what [`Metrics::observe_request`] records, with the
+/// route's series kept at hand once they exist instead of hashing the labels on every request.
+/// A series is still created by its first request, so `/metrics` lists only what was answered.
+pub struct RouteMetrics {
+    metrics: Arc<Metrics>,
+    route: Arc<str>,
+    latency: OnceLock<Histogram>,
+    requests: [OnceLock<Counter>; KEPT_STATUSES.len()],
+}
+
+impl RouteMetrics {
+    /// The route's label.
+    pub fn route(&self) -> &str {
+        &self.route
+    }
+
+    /// Records one answered request.
+    pub fn observe(&self, status: u16, elapsed: Duration) {
+        let Some(kept) = KEPT_STATUSES.iter().position(|kept| *kept == status) else {
+            self.metrics.observe_request(Arc::clone(&self.route), status, elapsed);
+            return;
+        };
+        let latency = self.latency.get_or_init(|| {
+            self.metrics.latency.get_or_create(&RouteLabels { route: Arc::clone(&self.route) }).clone()
+        });
+        latency.observe(elapsed.as_secs_f64());
+        let requests = self.requests[kept].get_or_init(|| {
+            self.metrics.requests.get_or_create(&RequestLabels { route: Arc::clone(&self.route), status }).clone()
+        });
+        requests.inc();
+    }
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
 }
@@ -297,5 +343,34 @@ impl Endpoint for MetricsEndpoint {
         let replay_store = self.server.dpop().and_then(|dpop| dpop.replay_store().usage()).unwrap_or_default();
         let text = self.metrics.render(ages, cached_tokens, replay_store);
         Ok(Response::builder().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request series, in order (a family lists its series in no order).
+    fn request_lines(metrics: &Metrics) -> Vec<String> {
+        let text = metrics.render([], Usage::default(), Usage::default());
+        let mut lines: Vec<String> =
+            text.lines().filter(|line| line.starts_with("http_request")).map(str::to_owned).collect();
+        lines.sort();
+        lines
+    }
+
+    #[test]
+    fn a_route_s_metrics_are_the_series_observe_request_records() {
+        let kept = Arc::new(Metrics::new());
+        let route = kept.route("/api/public".into());
+        let looked_up = Metrics::new();
+        assert!(request_lines(&kept).is_empty(), "no series before the first request");
+        for (status, micros) in [(200, 40), (200, 900), (401, 70), (418, 5), (200, 3_000_000)] {
+            route.observe(status, Duration::from_micros(micros));
+            looked_up.observe_request("/api/public".into(), status, Duration::from_micros(micros));
+        }
+        assert_eq!(request_lines(&kept), request_lines(&looked_up));
+        assert!(request_lines(&kept).iter().any(|line| line.contains("status=\"418\"")), "a status not kept at hand");
+        assert_eq!(route.route(), "/api/public");
     }
 }

@@ -15,13 +15,11 @@ use jwt_resource_server::{
     resource_metadata_path,
 };
 use poem::{
-    EndpointExt, IntoEndpoint, Route,
-    endpoint::BoxEndpoint,
-    get,
+    Endpoint, EndpointExt, Response, Route, get,
     http::{HeaderName, HeaderValue, Method, header},
 };
 use poem_jwt_resource_server::{Guard, Protected, ProtectedOperation};
-use poem_openapi::{OpenApi, OpenApiService};
+use poem_openapi::OpenApi;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -34,7 +32,10 @@ use crate::{
         api::DevTokenApi,
         authorize::{AUTHORIZE_PATH, AuthorizationServer, OAUTH_TOKEN_PATH},
     },
-    http::{BodyLimit, ConnectionLimits, Cors, Dispatch, Drain, FrameworkErrors, OpenFiles, RouteTable, Timeouts},
+    http::{
+        BodyLimit, ConnectionLimits, Cors, Dispatch, Drain, FrameworkErrors, OpenFiles, Operations, RouteTable,
+        Timeouts,
+    },
     metrics::{METRICS_PATH, Metrics, MetricsEndpoint},
     settings::{
         IdentityProvider, IssuerSettings, NonceMode, ReplayStoreSetting, Settings, sections::decryption_key,
@@ -426,9 +427,9 @@ fn reachable(address: SocketAddr) -> SocketAddr {
 }
 
 /// The service's routes with their middleware, and the table of their paths.
-pub struct Routes {
+pub struct Routes<E> {
     /// Every route, ready to serve.
-    pub endpoint: BoxEndpoint<'static>,
+    pub endpoint: E,
     /// Every path and its methods: `Allow` for 405s and the metrics' route labels.
     pub table: Arc<RouteTable>,
 }
@@ -437,27 +438,28 @@ pub struct Routes {
 ///
 /// From the inside out: the operations and the routes beside them, the body limit, JSON answers
 /// for every error the routes raise, CORS when origins are allowed (with a JSON answer to a refused
-/// preflight), the request trace. Each path is recorded in the route table as it is mounted.
-pub fn routes(state: &AppState) -> Routes {
+/// preflight), the request trace. Each path is recorded in the route table as it is mounted. No
+/// layer is boxed: a request goes through them as one future.
+pub fn routes(state: &AppState) -> Routes<impl Endpoint<Output = Response> + 'static> {
     let guard = &state.guard;
     let server = guard.server();
     let mut table = RouteTable::default();
-    let (api, mut routes, operations) = match (&state.dev_issuer, &state.dev_login) {
+    let (operations, mut routes, protected) = match (&state.dev_issuer, &state.dev_login) {
         (Some(issuer), Some(login)) => {
             let token_api = DevTokenApi::new(Arc::clone(issuer), Arc::clone(server));
             let apis = (api::MessagesApi, api::HealthApi::new(Arc::clone(server), state.drain.clone()), token_api);
-            let (api, mut routes, operations) = mount(api::describe(guard.protect(apis)), state, &mut table);
+            let (operations, mut routes, protected) = mount(guard.protect(apis), state, &mut table);
             for (path, methods, endpoint) in dev_issuer::api::documents(issuer, login) {
                 for method in methods {
                     table.add(path, method);
                 }
                 routes = routes.at(path, endpoint);
             }
-            (api, routes, operations)
+            (operations, routes, protected)
         }
-        _ => mount(api::service(guard, state.drain.clone()), state, &mut table),
+        _ => mount(api::protected(guard, state.drain.clone()), state, &mut table),
     };
-    let scopes = jwt_resource_server::scopes_of(operations.iter().map(|operation| &operation.requirement));
+    let scopes = jwt_resource_server::scopes_of(protected.iter().map(|operation| &operation.requirement));
     let metadata = Arc::new(guard.metadata_endpoint(scopes, env!("CARGO_PKG_NAME")));
     let metadata_path = resource_metadata_path(server.verifier().audience());
     let mut metadata_paths = vec![jwt_resource_server::RESOURCE_METADATA_PATH];
@@ -474,13 +476,12 @@ pub fn routes(state: &AppState) -> Routes {
     }
     let table = Arc::new(table);
     let errors = FrameworkErrors::new(Arc::clone(&table));
-    let routes = Dispatch::new(Arc::clone(&table), api, routes).with(BodyLimit::new(state.max_body_bytes)).with(errors);
     let trace = RequestTrace::new(Arc::clone(&state.metrics), Arc::clone(&table), api::PROBE_PATHS);
-    let endpoint = if state.cors_origins.is_empty() {
-        routes.with(trace).boxed()
-    } else {
-        routes.with(cors(&state.cors_origins)).with(trace).boxed()
-    };
+    let endpoint = Dispatch::new(operations, routes)
+        .with(BodyLimit::new(state.max_body_bytes))
+        .with(errors)
+        .with_if(!state.cors_origins.is_empty(), cors(&state.cors_origins))
+        .with(trace);
     Routes { endpoint, table }
 }
 
@@ -507,20 +508,21 @@ fn cors(origins: &[Origin]) -> Cors {
     )
 }
 
-/// The operations, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/docs`, with
-/// its copy of the spec); the methods of each path go into `table`. Returns the operations'
-/// endpoint, the routes beside them and the protected operations.
-fn mount<T: OpenApi + 'static>(
-    service: OpenApiService<Protected<T>, ()>,
+/// The operations of `apis`, their spec (`/openapi.json`, `/openapi.yaml`) and Swagger UI
+/// (`/docs`, with its copy of the spec); the methods of each path go into `table`. Returns the
+/// operations, the routes beside them and what each operation requires.
+fn mount<T: OpenApi + Clone + 'static>(
+    apis: Protected<T>,
     state: &AppState,
     table: &mut RouteTable,
-) -> (BoxEndpoint<'static>, Route, Vec<ProtectedOperation>) {
+) -> (Operations, Route, Vec<ProtectedOperation>) {
     table.add_operations(&Protected::<T>::meta());
     let receiver = format!("{DOCS_PATH}{RECEIVER_PATH}");
     let page_spec = format!("{DOCS_PATH}{SPEC_JSON_PATH}");
     for path in [SPEC_JSON_PATH, SPEC_YAML_PATH, DOCS_PATH, &receiver, &page_spec] {
         table.add(path, &Method::GET);
     }
+    let service = api::describe(apis.clone());
     let login = state.docs_login.clone();
     let spec = ServedSpec::new(service.spec(), login.clone());
     // Swagger UI cannot sign DPoP proofs: its page offers the bearer scheme and the login only.
@@ -536,7 +538,7 @@ fn mount<T: OpenApi + 'static>(
         .at(SPEC_JSON_PATH, get(serve_spec).data(Arc::new(spec)))
         .at(SPEC_YAML_PATH, get(service.spec_endpoint_yaml()))
         .nest(DOCS_PATH, docs);
-    (service.into_endpoint(), others, Protected::<T>::operations())
+    (Operations::of(apis), others, Protected::<T>::operations())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (what containers and systemd send).

@@ -87,6 +87,7 @@ pub enum ReadinessResponse {
 
 /// `/healthz` and `/readyz`, the latter of the signing keys of `server`'s trusted issuers and of
 /// the drain.
+#[derive(Clone)]
 pub struct HealthApi {
     server: Arc<ResourceServer>,
     drain: Drain,

@@ -70,6 +70,7 @@ impl PrivateResponse {
 }
 
 /// `/api/public`, `/api/private` and `/api/private-scoped`.
+#[derive(Clone)]
 pub struct MessagesApi;
 
 #[OpenApi(tag = "ApiTags::Messages")]

@@ -42,7 +42,12 @@ pub type Apis = (MessagesApi, HealthApi);
 /// The production surface, guarded by `guard`, its readiness failing once `drain` starts: the
 /// operations whose spec is committed in `openapi/`.
 pub fn service(guard: &Guard, drain: Drain) -> OpenApiService<Protected<Apis>, ()> {
-    describe(guard.protect((MessagesApi, HealthApi::new(Arc::clone(guard.server()), drain))))
+    describe(protected(guard, drain))
+}
+
+/// The service's operations, guarded by `guard`.
+pub fn protected(guard: &Guard, drain: Drain) -> Protected<Apis> {
+    guard.protect((MessagesApi, HealthApi::new(Arc::clone(guard.server()), drain)))
 }
 
 /// The committed spec, made without settings: the operations guarded by a resource server that

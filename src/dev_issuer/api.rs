@@ -210,6 +210,7 @@ fn refused_body(error: poem::Error) -> TokenAnswer {
 }
 
 /// `POST /dev/token`.
+#[derive(Clone)]
 pub struct DevTokenApi {
     issuer: Arc<DevIssuer>,
     server: Arc<ResourceServer>,

@@ -12,7 +12,7 @@
 //! - [`html_page`](mod@html_page) gives the HTML pages their Content-Security-Policy and protective headers;
 //! - [`errors`] answers everything the operations never see (404, 405 with `Allow`, 415, 400)
 //!   with the same JSON body as every other failure;
-//! - [`dispatch`] sends a request to the operations or to the routes beside them;
+//! - [`dispatch`] sends a request to its operation, or to the routes beside the operations;
 //! - [`route_table`] lists every path and its methods, for `Allow` and the metrics' route label.
 
 pub mod body_limit;
@@ -30,7 +30,7 @@ pub mod server;
 pub use body_limit::{BodyLimit, ContentTooLarge, body_read_cause, content_too_large};
 pub use connection::{BodyTimedOut, Timeouts};
 pub use cors::Cors;
-pub use dispatch::Dispatch;
+pub use dispatch::{Dispatch, Operations};
 pub use drain::Drain;
 pub use errors::{FrameworkErrors, json_error};
 pub use html_page::{content_security_policy, html_page, inline_script_hashes};

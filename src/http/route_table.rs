@@ -26,8 +26,6 @@ impl Default for RouteTable {
 struct Route {
     template: Arc<str>,
     is_template: bool,
-    /// Whether an operation of the API is served at this path.
-    is_operation: bool,
     methods: BTreeSet<String>,
 }
 
@@ -39,12 +37,7 @@ impl RouteTable {
             Some(index) => &mut self.paths[index],
             None => {
                 let is_template = path.split('/').any(|segment| segment.starts_with('{') && segment.ends_with('}'));
-                self.paths.push(Route {
-                    template: path.into(),
-                    is_template,
-                    is_operation: false,
-                    methods: BTreeSet::new(),
-                });
+                self.paths.push(Route { template: path.into(), is_template, methods: BTreeSet::new() });
                 self.paths.last_mut().expect("just pushed")
             }
         };
@@ -59,9 +52,6 @@ impl RouteTable {
         for path in apis.iter().flat_map(|api| &api.paths) {
             for operation in &path.operations {
                 self.add(&path.path, &operation.method);
-            }
-            if let Some(route) = self.paths.iter_mut().find(|route| *route.template == *path.path) {
-                route.is_operation = true;
             }
         }
     }
@@ -80,22 +70,21 @@ impl RouteTable {
         Arc::clone(self.find(path).map_or(&self.unmatched, |route| &route.template))
     }
 
-    /// Whether `path` is the path of an operation of the API.
-    pub fn is_operation(&self, path: &str) -> bool {
-        self.find(path).is_some_and(|route| route.is_operation)
-    }
-
     /// Every path template, in the order recorded.
     pub fn templates(&self) -> impl Iterator<Item = &str> {
         self.paths.iter().map(|route| &*route.template)
     }
 
-    fn find(&self, path: &str) -> Option<&Route> {
+    /// Where the template `path` matches (a trailing slash ignored) is in [`templates`](Self::templates).
+    pub fn position(&self, path: &str) -> Option<usize> {
         let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
-        self.paths
-            .iter()
-            .find(|route| !route.is_template && &*route.template == path)
-            .or_else(|| self.paths.iter().find(|route| route.is_template && matches_template(&route.template, path)))
+        self.paths.iter().position(|route| !route.is_template && &*route.template == path).or_else(|| {
+            self.paths.iter().position(|route| route.is_template && matches_template(&route.template, path))
+        })
+    }
+
+    fn find(&self, path: &str) -> Option<&Route> {
+        self.position(path).map(|at| &self.paths[at])
     }
 }
 
@@ -142,5 +131,7 @@ mod tests {
         assert_eq!(&*table.label("/items/42"), "/items/{id}");
         assert_eq!(&*table.label("/api/public/../x"), UNMATCHED);
         assert_eq!(table.templates().collect::<Vec<_>>(), ["/api/public", "/dev/token", "/items/{id}"]);
+        assert_eq!(table.position("/items/42/"), Some(2));
+        assert_eq!(table.position("/nowhere"), None);
     }
 }

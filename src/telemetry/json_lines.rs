@@ -8,13 +8,13 @@
 //! what must be escaped eight bytes at a time.
 
 use std::{
-    cell::{Cell, RefCell},
+    cell::RefCell,
     fmt::{self, Write as _},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use tracing::{
-    Event, Subscriber,
+    Event, Level, Subscriber,
     field::{Field, Visit},
 };
 use tracing_subscriber::{
@@ -32,18 +32,81 @@ where
     N: for<'a> FormatFields<'a> + 'static,
 {
     fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
-        LINE.with(|line| match line.try_borrow_mut() {
-            Ok(mut line) => {
-                line.clear();
-                write_line(&mut *line, ctx, event)?;
-                let written = writer.write_str(&line);
-                // An exceptionally long line does not keep its room for the thread's life.
-                line.shrink_to(KEPT_LINE_BYTES);
-                written
+        in_line_buffer(|line| write_line(line, ctx, event), |line| writer.write_str(line))
+            .unwrap_or_else(|| write_line(&mut writer, ctx, event))
+    }
+}
+
+/// Formats with `format` into the thread's line buffer and hands the line to `write`; `None`
+/// when the buffer is taken (a line logged while another of this thread is being formatted).
+fn in_line_buffer(
+    format: impl FnOnce(&mut String) -> fmt::Result,
+    write: impl FnOnce(&str) -> fmt::Result,
+) -> Option<fmt::Result> {
+    LINE.with(|line| {
+        let mut line = line.try_borrow_mut().ok()?;
+        line.clear();
+        let written = format(&mut line).and_then(|()| write(&line));
+        // An exceptionally long line does not keep its room for the thread's life.
+        line.shrink_to(KEPT_LINE_BYTES);
+        Some(written)
+    })
+}
+
+/// The value of a field of a line written without a tracing event ([`write_event_line`]).
+#[derive(Clone, Copy)]
+pub enum FieldValue<'a> {
+    /// A string, as `tracing` records a `&str`.
+    Str(&'a str),
+    /// A number, as `tracing` records an unsigned integer.
+    U64(u64),
+    /// A value recorded with `tracing::field::display`.
+    Display(&'a dyn fmt::Display),
+}
+
+/// Writes the line [`JsonLines`] writes for an event at `level` with `message` and `fields` (named
+/// by identifiers, in the order given, `None` ones left out as `tracing` leaves out an empty `Option`)
+/// logged outside any span, and hands it to `write`. For the access line, which a busy service
+/// writes once per request: the same bytes without the event's dispatch and field visits.
+pub fn write_event_line(
+    level: &Level,
+    message: &str,
+    fields: &[(&str, Option<FieldValue<'_>>)],
+    write: impl FnOnce(&str),
+) -> fmt::Result {
+    let format = |out: &mut String| {
+        write_head(out, level)?;
+        out.write_str(",\"message\":")?;
+        write_json_str(out, message)?;
+        for (name, value) in fields {
+            let Some(value) = value else { continue };
+            // The names are the caller's identifiers: nothing in them to escape.
+            debug_assert!(first_to_escape(name.as_bytes()).is_none(), "{name}");
+            out.write_str(",\"")?;
+            out.write_str(name)?;
+            out.write_str("\":")?;
+            match value {
+                FieldValue::Str(text) => write_json_str(out, text)?,
+                FieldValue::U64(number) => write_u64(out, *number)?,
+                FieldValue::Display(value) => write_display(out, value)?,
             }
-            // An event logged while a line of this thread is being formatted.
-            Err(_) => write_line(&mut writer, ctx, event),
-        })
+        }
+        out.write_str("}\n")
+    };
+    let mut write = Some(write);
+    let mut hand_over = |line: &str| {
+        if let Some(write) = write.take() {
+            write(line);
+        }
+        Ok(())
+    };
+    match in_line_buffer(format, &mut hand_over) {
+        Some(result) => result,
+        None => {
+            let mut line = String::new();
+            format(&mut line)?;
+            hand_over(&line)
+        }
     }
 }
 
@@ -54,7 +117,7 @@ thread_local! {
     /// The line being formatted: reused, so a line costs no allocation once it has grown.
     static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
     /// The second of the last timestamp, and its date and time as RFC 3339 text.
-    static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
 }
 
 fn write_line<S, N>(out: &mut impl fmt::Write, ctx: &FmtContext<'_, S, N>, event: &Event<'_>) -> fmt::Result
@@ -62,11 +125,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    out.write_str("{\"timestamp\":\"")?;
-    write_timestamp(out, SystemTime::now())?;
-    out.write_str("\",\"level\":\"")?;
-    out.write_str(event.metadata().level().as_str())?;
-    out.write_str("\"")?;
+    write_head(out, event.metadata().level())?;
     let mut fields = JsonFieldWriter { out: &mut *out, result: Ok(()) };
     event.record(&mut fields);
     fields.result?;
@@ -88,29 +147,63 @@ where
     out.write_str("}\n")
 }
 
+/// `{"timestamp":"…","level":"…"`: what every line starts with.
+fn write_head(out: &mut impl fmt::Write, level: &Level) -> fmt::Result {
+    out.write_str("{\"timestamp\":\"")?;
+    write_timestamp(out, SystemTime::now())?;
+    out.write_str("\",\"level\":\"")?;
+    out.write_str(level.as_str())?;
+    out.write_str("\"")
+}
+
+/// `,"name":value`, the value written by `value`.
+fn write_field<W: fmt::Write>(out: &mut W, name: &str, value: impl FnOnce(&mut W) -> fmt::Result) -> fmt::Result {
+    out.write_str(",")?;
+    write_json_str(out, name)?;
+    out.write_str(":")?;
+    value(out)
+}
+
+fn write_u64(out: &mut impl fmt::Write, value: u64) -> fmt::Result {
+    out.write_str(itoa::Buffer::new().format(value))
+}
+
+/// A value's `Debug` text as a JSON string, as `tracing` hands over what it records with
+/// `display` and the message.
+fn write_debug(out: &mut impl fmt::Write, value: &dyn fmt::Debug) -> fmt::Result {
+    out.write_str("\"")?;
+    write!(Escaping(out), "{value:?}")?;
+    out.write_str("\"")
+}
+
+/// A value's `Display` text as a JSON string: what [`write_debug`] writes for the value recorded
+/// with `tracing::field::display`.
+fn write_display(out: &mut impl fmt::Write, value: &dyn fmt::Display) -> fmt::Result {
+    out.write_str("\"")?;
+    write!(Escaping(out), "{value}")?;
+    out.write_str("\"")
+}
+
 /// `now` as RFC 3339 in UTC with microseconds, as `humantime::format_rfc3339_micros` writes it.
 fn write_timestamp(out: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let second = since_epoch.as_secs();
-    let (cached, mut text) = SECOND.get();
-    if cached != second {
-        // "YYYY-MM-DDTHH:MM:SSZ": the date and time, without the zone.
-        let formatted = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(second)).to_string();
-        let Some(date_time) = formatted.as_bytes().get(..19) else {
-            return write!(out, "{}", humantime::format_rfc3339_micros(now));
-        };
-        text.copy_from_slice(date_time);
-        SECOND.set((second, text));
-    }
+    SECOND.with_borrow_mut(|(cached, date_time)| {
+        if *cached != second {
+            // "YYYY-MM-DDTHH:MM:SSZ": the date and time, without the zone.
+            let formatted = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(second)).to_string();
+            date_time.clear();
+            date_time.push_str(formatted.get(..19).unwrap_or_default());
+            *cached = second;
+        }
+        out.write_str(date_time)
+    })?;
+    out.write_char('.')?;
     let micros = since_epoch.subsec_micros();
-    let mut fraction = *b".000000Z";
-    let mut rest = micros;
-    for digit in fraction[1..7].iter_mut().rev() {
-        *digit = b'0' + (rest % 10) as u8;
-        rest /= 10;
+    for power in [100_000, 10_000, 1_000, 100, 10, 1] {
+        out.write_char(char::from(b'0' + (micros / power % 10) as u8))?;
     }
-    out.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)?;
-    out.write_str(std::str::from_utf8(&fraction).map_err(|_| fmt::Error)?)
+    out.write_char('Z')
 }
 
 /// Writes each field as `,"name":value`.
@@ -122,12 +215,7 @@ struct JsonFieldWriter<'a, W: fmt::Write> {
 impl<W: fmt::Write> JsonFieldWriter<'_, W> {
     fn field(&mut self, field: &Field, value: impl FnOnce(&mut W) -> fmt::Result) {
         if self.result.is_ok() {
-            self.result = (|| {
-                self.out.write_str(",")?;
-                write_json_str(self.out, field.name())?;
-                self.out.write_str(":")?;
-                value(self.out)
-            })();
+            self.result = write_field(self.out, field.name(), value);
         }
     }
 }
@@ -138,7 +226,7 @@ impl<W: fmt::Write> Visit for JsonFieldWriter<'_, W> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.field(field, |out| out.write_str(itoa::Buffer::new().format(value)));
+        self.field(field, |out| write_u64(out, value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -158,11 +246,7 @@ impl<W: fmt::Write> Visit for JsonFieldWriter<'_, W> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.field(field, |out| {
-            out.write_str("\"")?;
-            write!(Escaping(out), "{value:?}")?;
-            out.write_str("\"")
-        });
+        self.field(field, |out| write_debug(out, value));
     }
 }
 
@@ -178,24 +262,32 @@ fn must_escape(byte: u8) -> bool {
     byte < 0x20 || matches!(byte, b'"' | b'\\' | 0x7f)
 }
 
-/// Where the first byte of `bytes` that must be escaped is. Eight bytes at a time: a word with
-/// none of them is passed over with a few arithmetic operations, one with any is looked at byte
-/// by byte.
+/// Where the first byte of `bytes` that must be escaped is. Eight bytes at a time, the last few
+/// padded with spaces: a word with none of them is passed over with a few arithmetic operations,
+/// one with any is looked at byte by byte.
 fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // Whether a byte of `word` is below `n` (n <= 0x80): exact, as the classic bit trick is.
     let any_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
     let any_equal = |word: u64, byte: u8| any_below(word ^ (ONES * u64::from(byte)), 1);
+    let needs_escape =
+        |word: u64| any_below(word, 0x20) || any_equal(word, b'"') || any_equal(word, b'\\') || any_equal(word, 0x7f);
+    let chunks = bytes.chunks_exact(8);
+    let tail = chunks.remainder();
     let mut at = 0;
-    for word in bytes.chunks_exact(8) {
-        let word = u64::from_ne_bytes(word.try_into().expect("a chunk of eight bytes"));
-        if any_below(word, 0x20) || any_equal(word, b'"') || any_equal(word, b'\\') || any_equal(word, 0x7f) {
-            break;
+    for chunk in chunks {
+        if needs_escape(u64::from_ne_bytes(chunk.try_into().expect("a chunk of eight bytes"))) {
+            return chunk.iter().position(|&byte| must_escape(byte)).map(|offset| at + offset);
         }
         at += 8;
     }
-    bytes[at..].iter().position(|&byte| must_escape(byte)).map(|offset| at + offset)
+    let mut padded = [b' '; 8];
+    padded[..tail.len()].copy_from_slice(tail);
+    if needs_escape(u64::from_ne_bytes(padded)) {
+        return tail.iter().position(|&byte| must_escape(byte)).map(|offset| at + offset);
+    }
+    None
 }
 
 /// Escapes what is written through it for the inside of a JSON string.

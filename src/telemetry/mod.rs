@@ -1,8 +1,9 @@
 //! Logging and tracing: the subscriber, its JSON lines ([`json_lines`]) or text fields
-//! ([`text_fields`]) and its writer ([`log_writer`]), one access line per request with the
-//! request metrics and the request's span ([`request_trace`]), and the OpenTelemetry exporter
-//! ([`traces`]).
+//! ([`text_fields`]) and its writer ([`log_writer`]), the request metrics, id and span of every
+//! request ([`request_trace`]) and its access line ([`access_line`]), and the OpenTelemetry
+//! exporter ([`traces`]).
 
+pub mod access_line;
 pub mod json_lines;
 pub mod log_writer;
 pub mod request_trace;

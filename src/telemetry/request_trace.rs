@@ -1,5 +1,5 @@
-//! One access line per request — method, path, status, latency, request id and, for a refusal,
-//! its reason (never the token) — the request metrics, and `x-request-id` on every response.
+//! One access line per request ([`access_line`](super::access_line)), the request metrics, and
+//! `x-request-id` on every response.
 //!
 //! The access line carries the request id itself, and the trace id when traces are exported. The
 //! `request` span, which gives the request id to events logged while the request runs and is
@@ -19,12 +19,16 @@ use poem::{
 use tracing::Instrument;
 
 use super::{
+    access_line::AccessLine,
     log_writer::{past_the_cap, room_for_a_line},
     traces,
 };
 use poem_jwt_resource_server::Refused;
 
-use crate::{http::RouteTable, metrics::Metrics};
+use crate::{
+    http::{RouteTable, route_table::UNMATCHED},
+    metrics::{Metrics, RouteMetrics},
+};
 
 /// The header carrying the request id, in both directions.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -38,6 +42,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 pub struct RequestTrace {
     metrics: Arc<Metrics>,
     routes: Arc<RouteTable>,
+    /// The metrics of each route of `routes`, in its order, then of the unmatched paths.
+    route_metrics: Arc<[RouteMetrics]>,
     probes: Arc<[&'static str]>,
 }
 
@@ -45,7 +51,9 @@ impl RequestTrace {
     /// Records requests into `metrics`, labelled by the paths of `routes`; the access lines of
     /// `probes` (paths) never wait for room in the log buffer.
     pub fn new(metrics: Arc<Metrics>, routes: Arc<RouteTable>, probes: &[&'static str]) -> Self {
-        RequestTrace { metrics, routes, probes: probes.into() }
+        let labels = routes.templates().chain([UNMATCHED]);
+        let route_metrics = labels.map(|label| metrics.route(label.into())).collect();
+        RequestTrace { metrics, routes, route_metrics, probes: probes.into() }
     }
 }
 
@@ -74,9 +82,12 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
             .cloned()
             .unwrap_or_else(new_request_id);
         let id = request_id.to_str().unwrap_or_default();
-        let route = self.trace.routes.label(req.uri().path());
+        let unmatched = self.trace.route_metrics.len() - 1;
+        let route_metrics =
+            &self.trace.route_metrics[self.trace.routes.position(req.uri().path()).unwrap_or(unmatched)];
+        let route = route_metrics.route();
         let (method, uri) = (req.method().clone(), req.uri().clone());
-        let (span, trace_id) = request_span(&method, &route, uri.path(), id, req.headers());
+        let (span, trace_id) = request_span(&method, route, uri.path(), id, req.headers());
         let started = Instant::now();
         let result = if span.is_disabled() {
             self.inner.call(req).await
@@ -95,26 +106,22 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
         if let Some(refusal) = refusal {
             self.trace.metrics.observe_rejection(refusal.reason());
         }
-        let log = || {
-            tracing::info!(
-                method = method.as_str(),
-                path = uri.path(),
-                status,
-                latency_us,
-                request_id = id,
-                trace_id = trace_id.as_deref(),
-                reason = refusal.map(|refusal| refusal.reason().as_str()),
-                description = refusal.map(tracing::field::display),
-                "response"
-            );
+        let line = AccessLine {
+            method: method.as_str(),
+            path: uri.path(),
+            status,
+            latency_us,
+            request_id: id,
+            trace_id: trace_id.as_deref(),
+            refusal,
         };
         if self.trace.probes.contains(&uri.path()) {
-            past_the_cap(log);
+            past_the_cap(|| line.log());
         } else {
             room_for_a_line().await;
-            log();
+            line.log();
         }
-        self.trace.metrics.observe_request(route, status, elapsed);
+        route_metrics.observe(status, elapsed);
         response.headers_mut().insert(REQUEST_ID, request_id);
         Ok(response)
     }

@@ -71,6 +71,7 @@ pub struct ProtectedOperation {
 }
 
 /// The API `T`, its operations protected by a guard. Made by [`Guard::protect`](crate::Guard::protect).
+#[derive(Clone)]
 pub struct Protected<T> {
     api: T,
     guard: Guard,
