@@ -23,7 +23,9 @@
 #                            PORT+3), alternating: 503s and other refusals, the proofs the store
 #                            holds and their bytes; the extra server CPU time of a DPoP request
 #                            against the criterion time of one whole DPoP check, and DPoP req/s
-#                            against openssl's ES256 verifications/s on the same core
+#                            against openssl's ES256 verifications/s on the same core; with
+#                            BASELINE_BINARY (a previous main's release binary), the DPoP run by
+#                            it and by this tree, back to back in every round
 #   benches/load.sh traces   /api/public and /api/private (token cache on, default logging) by
 #                            the release binary of BASELINE_BINARY (the previous main, required)
 #                            and of this tree with no OTLP endpoint, then with an exporter at 1 %
@@ -188,7 +190,12 @@ if [ "$mode" = dpop ]; then
   # The physical limit: ES256 verifications per second on the server's core.
   verify_per_s=$("${pin_server[@]}" openssl speed -seconds 3 ecdsap256 2>/dev/null | awk '/nistp256/ { print $(NF) }' | tail -1)
   proof_key="$work/dpop-key.pem"
-  proof() { "$binary" dpop-proof --key "$proof_key" "$@" 2>/dev/null; }
+  signer=$binary
+  proof() { "$signer" dpop-proof --key "$proof_key" "$@" 2>/dev/null; }
+  if [ -n "${BASELINE_BINARY:-}" ]; then
+    [ -x "$BASELINE_BINARY" ] || { echo "BASELINE_BINARY is not an executable" >&2; exit 2; }
+    cp "$BASELINE_BINARY" "$work/bin/baseline"
+  fi
   dpop_token=$(curl -fs "$issuer_base/dev/token" -H "DPoP: $(proof POST "$issuer_base/dev/token")" -d scope=read:messages |
     sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   bearer_token=$(token)
@@ -226,7 +233,7 @@ if [ "$mode" = dpop ]; then
   for name in memory redis; do
     for run in bearer paced dpop nonce; do : >"$work/$name.$run"; done
   done
-  : >"$work/stores"
+  for file in stores baseline.dpop tree.dpop; do : >"$work/$file"; done
   for round in $(seq "${ROUNDS:-3}"); do
     for store in "${stores[@]}"; do
       name=${store%%:*}
@@ -235,6 +242,7 @@ if [ "$mode" = dpop ]; then
       # The rate of a short DPoP run sets the pace of the proofs' iat for the sustained one.
       sign_proofs 20000 4
       rate=$(RUN_DURATION=4s PROOFS_DIR="$work/proofs" DPOP_TOKEN="$dpop_token" drive_once -s benches/load/dpop.lua "$base" | awk '{ print $1 }')
+      [ "$name" = memory ] && memory_rate=$rate
       stop_server
       for nonces in disabled required; do
         run=$([ "$nonces" = disabled ] && echo dpop || echo nonce)
@@ -264,6 +272,17 @@ if [ "$mode" = dpop ]; then
         stop_server
       done
     done
+    if [ -n "${BASELINE_BINARY:-}" ]; then
+      # The same DPoP run (memory store, no nonces) by the baseline and by this tree, back to back.
+      for which in baseline tree; do
+        [ "$which" = baseline ] && binary="$work/bin/baseline" || binary=$signer
+        start_server default true memory "${dpop_env[@]}"
+        sign_proofs "$memory_rate" "$sustain"
+        echo "$(RUN_DURATION="${sustain}s" PROOFS_DIR="$work/proofs" DPOP_TOKEN="$dpop_token" drive_once -s benches/load/dpop.lua "$base") $(peak_rss_mib)" >>"$work/$which.dpop"
+        stop_server
+      done
+      binary=$signer
+    fi
   done
   echo
   echo "wrk: $connections connections, 2 threads, ${ROUNDS:-3} rounds (medians); bearer runs $duration, DPoP runs ${sustain}s with dpop.max_age ${max_age}s (the replay store holds ${max_age}s of traffic, ${sustain}s is $((sustain / max_age)) windows); server: release binary, production profile, default logging, token cache on, pinned: ${pin_server[*]:-no}; $(nproc) cores, $(uname -m)"
@@ -304,6 +323,15 @@ if [ "$mode" = dpop ]; then
   awk -v dpop="$(rps memory.dpop)" -v nonce="$(rps memory.nonce)" -v verify="${verify_per_s:-0}" 'BEGIN {
     printf "DPoP requests/s (memory store) / ES256 verifications/s of openssl speed on the same core (%.0f): %.2f; with nonces / without: %.2f\n",
       verify, (verify > 0 ? dpop / verify : 0), nonce / dpop }'
+  if [ -n "${BASELINE_BINARY:-}" ]; then
+    read -r tree_rps _ _ tree_bad tree_usr tree_sys _ tree_rss < <(median <"$work/tree.dpop")
+    read -r base_rps _ _ base_bad base_usr base_sys _ base_rss < <(median <"$work/baseline.dpop")
+    awk -v t="$tree_rps" -v b="$base_rps" -v tc="$(awk -v u="$tree_usr" -v s="$tree_sys" 'BEGIN { print u + s }')" \
+      -v bc="$(awk -v u="$base_usr" -v s="$base_sys" 'BEGIN { print u + s }')" -v tr="$tree_rss" -v br="$base_rss" \
+      -v tb="$tree_bad" -v bb="$base_bad" 'BEGIN {
+      printf "DPoP requests/s (memory store, no nonces), this tree / BASELINE_BINARY, back to back: %.0f / %.0f = %.2f; server CPU per request %.2f / %.2f µs; peak RSS %s / %s MiB; non-2xx %d / %d\n",
+        t, b, t / b, tc, bc, tr, br, tb, bb }'
+  fi
   exit 0
 fi
 
