@@ -16,6 +16,8 @@ use poem::{
     Endpoint, EndpointExt, Request, Response, Result, Route, RouteMethod, endpoint::BoxEndpoint,
     error::MethodNotAllowedError, http::Method,
 };
+// `UrlQuery` is where poem-openapi's query extractors look; it is public but not documented, so an
+// upgrade that moves it fails to build here, and the unit test below fails if it stops being read.
 use poem_openapi::{
     __private::UrlQuery,
     OpenApi,
@@ -26,8 +28,9 @@ use poem_openapi::{
 pub struct Operations {
     /// By path in poem's syntax (`/items/:param0`), as poem-openapi's generated code gives them.
     routes: HashMap<String, HashMap<Method, BoxEndpoint<'static>>>,
-    /// The paths of the operations that read the query string: a query parameter, or a security
-    /// scheme with an API key in the query.
+    /// The paths of the operations that read the query string (a query parameter, or a security
+    /// scheme with an API key in the query), as the spec writes them: the same as poem's for a path
+    /// without parameters, the only ones looked up here.
     reading_the_query: HashSet<String>,
 }
 
@@ -128,8 +131,6 @@ impl Dispatch {
                 literal.push(LiteralPath { path: path.into(), methods, reads_query });
             }
         }
-        // The shorter paths first: a path is compared with those of its length only.
-        literal.sort_by(|a, b| (a.path.len(), &a.path).cmp(&(b.path.len(), &b.path)));
         Dispatch { literal, others }
     }
 }
